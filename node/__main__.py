@@ -1,0 +1,111 @@
+"""triokv-node: argv and config in, server out. Behaves like redis-server."""
+
+import os
+import sys
+
+import trio
+
+from . import __version__
+from .config import ConfigError, load
+from .core import Node
+from .log import Log
+from .server import Server
+
+USAGE = """Usage: triokv-node [/path/to/redis.conf|config.yaml] [--directive value ...]
+       triokv-node --sentinel /path/to/sentinel.conf [--directive value ...]
+       triokv-node -v | --version
+       triokv-node -h | --help
+
+Examples:
+       triokv-node (run the server with default config: 127.0.0.1:6379)
+       triokv-node /etc/redis/6379.conf
+       triokv-node --port 7777
+       triokv-node --port 7777 --replicaof 127.0.0.1 8888
+       triokv-node node.yaml --loglevel verbose
+"""
+
+
+def config_fail(error: ConfigError):
+    """Print the offending file, line and reason, as redis-server does, and exit 1."""
+    sys.stderr.write("\n*** FATAL CONFIG FILE ERROR (triokv %s) ***\n" % __version__)
+    if error.where:
+        sys.stderr.write("Reading the configuration: %s\n" % error.where)
+    sys.stderr.write("%s\n" % error.message)
+    sys.exit(1)
+
+
+def parse_argv(argv):
+    """Split argv into (config path or None, overrides)."""
+    path = None
+    if argv and not argv[0].startswith("--"):
+        path, argv = argv[0], argv[1:]
+    if path == "-":
+        path = None
+    return path, argv
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv and argv[0] in ("-v", "--version"):
+        print("triokv-node v=%s (Redis 7.0.15 compatible)" % __version__)
+        return 0
+    if "--sentinel" in argv:
+        argv.remove("--sentinel")
+        from sentinel.__main__ import main as sentinel_main
+
+        return sentinel_main(argv)
+    path, overrides = parse_argv(argv)
+    try:
+        config = load(path, overrides)
+    except ConfigError as e:
+        config_fail(e)
+    return run(config)
+
+
+def run(config):
+    log = Log(config["loglevel"], config["logfile"], role="M")
+    log.notice("oO0OoO0OoO0Oo triokv is starting oO0OoO0OoO0Oo")
+    log.notice("triokv version=%s, redis_version=7.0.15, bits=64, pid=%d, just started" % (__version__, os.getpid()))
+    if config.path is None:
+        log.warning("Warning: no config file specified, using the default config.")
+    else:
+        log.notice("Configuration loaded")
+    try:
+        os.makedirs(config["dir"], exist_ok=True)
+        os.chdir(config["dir"])
+    except OSError as e:
+        log.warning("Can't chdir to '%s': %s" % (config["dir"], e.strerror))
+        return 1
+    config.values["dir"] = os.getcwd()
+    pidfile = config["pidfile"]
+    if pidfile:
+        _write_pidfile(pidfile)
+    node = Node(config, log=log)
+    server = Server(node, log)
+    log.notice("Server initialized")
+    try:
+        trio.run(server.listen)
+    except OSError as e:
+        log.warning("Failed listening on port %d (tcp), aborting: %s" % (config["port"], e.strerror or e))
+        return 1
+    finally:
+        if pidfile:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+    return 0
+
+
+def _write_pidfile(path):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

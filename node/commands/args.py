@@ -1,0 +1,90 @@
+"""Argument parsing with Redis's strictness (string2ll, strtold rules)."""
+
+import math
+import re
+
+from ..errors import CommandError, NOT_INTEGER, NOT_FLOAT, SYNTAX
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+def parse_int(raw: bytes, error: str = NOT_INTEGER) -> int:
+    """A signed 64-bit integer in canonical form, as Redis's string2ll accepts it."""
+    try:
+        value = int(raw)
+    except (ValueError, TypeError):
+        raise CommandError(error) from None
+    # int() accepts spaces, '+', '_' and leading zeros; Redis does not.
+    if b"%d" % value != raw or not INT64_MIN <= value <= INT64_MAX:
+        raise CommandError(error)
+    return value
+
+
+def parse_nonneg_int(raw: bytes, error: str) -> int:
+    value = parse_int(raw)
+    if value < 0:
+        raise CommandError(error)
+    return value
+
+
+_FLOAT_OK = re.compile(rb"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity)\Z", re.I)
+
+
+def parse_float(raw: bytes, error: str = NOT_FLOAT, allow_nan: bool = False) -> float:
+    """A double as strtod reads it: no surrounding spaces, inf allowed, nan refused."""
+    if not _FLOAT_OK.match(raw):
+        if allow_nan and raw.lower() in (b"nan", b"+nan", b"-nan"):
+            return math.nan
+        raise CommandError(error)
+    return float(raw)
+
+
+def parse_timeout(raw: bytes) -> float:
+    """Blocking command timeout in seconds (float allowed, negative refused)."""
+    try:
+        value = parse_float(raw, "ERR timeout is not a float or out of range")
+    except CommandError:
+        raise
+    if value < 0:
+        raise CommandError("ERR timeout is negative")
+    if math.isinf(value):
+        raise CommandError("ERR timeout is not a float or out of range")
+    return value
+
+
+def lower(raw: bytes) -> bytes:
+    return raw.lower()
+
+
+def syntax_error() -> CommandError:
+    return CommandError(SYNTAX)
+
+
+class ArgCursor:
+    """A cursor over a command's arguments (after the name), for option parsing."""
+
+    __slots__ = ("argv", "pos")
+
+    def __init__(self, argv, start=1):
+        self.argv = argv
+        self.pos = start
+
+    def more(self) -> bool:
+        return self.pos < len(self.argv)
+
+    def remaining(self) -> int:
+        return len(self.argv) - self.pos
+
+    def next(self) -> bytes:
+        if self.pos >= len(self.argv):
+            raise CommandError(SYNTAX)
+        value = self.argv[self.pos]
+        self.pos += 1
+        return value
+
+    def next_int(self) -> int:
+        return parse_int(self.next())
+
+    def peek_lower(self) -> bytes:
+        return self.argv[self.pos].lower()

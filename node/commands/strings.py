@@ -1,0 +1,322 @@
+"""String commands. GET, SET and INCR are the hottest paths in the server: keep them lean."""
+
+from ..errors import CommandError, WRONGTYPE, NOT_INTEGER, SYNTAX, OVERFLOW, STRING_TOO_LONG
+from ..resp import OK, NULL_ARRAY
+from .args import parse_int, INT64_MIN, INT64_MAX
+from .table import command
+
+_OPT_NX, _OPT_XX, _OPT_GET, _OPT_KEEPTTL = 1, 2, 4, 8
+_UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
+_MAX_STRING = 512 * 1024 * 1024
+
+
+def _get_string(c, key):
+    """The string at key, None if absent; WRONGTYPE for another type."""
+    value = c.db.lookup(key)
+    if value is not None and value.__class__ is not bytes:
+        raise CommandError(WRONGTYPE)
+    return value
+
+
+@command("get", 2, "readonly fast", 1, 1, 1, group="string", summary="Get the value of a key")
+def get(c, argv):
+    db = c.db
+    key = argv[1]
+    value = db.data.get(key)
+    if value is None:
+        return None
+    if db.expires:
+        value = db.lookup(key)
+        if value is None:
+            return None
+    else:
+        db.access[key] = db.space.lru_clock
+    if value.__class__ is not bytes:
+        raise CommandError(WRONGTYPE)
+    return value
+
+
+def _parse_set_options(c, argv, name="set"):
+    """(flags, absolute expiry ms or None) for SET's options, with Redis's conflict rules."""
+    flags = 0
+    expire_at = None
+    unit = None
+    i, n = 3, len(argv)
+    while i < n:
+        opt = argv[i].lower()
+        if opt == b"nx" and not flags & _OPT_XX:
+            flags |= _OPT_NX
+        elif opt == b"xx" and not flags & _OPT_NX:
+            flags |= _OPT_XX
+        elif opt == b"get":
+            flags |= _OPT_GET
+        elif opt == b"keepttl" and unit is None:
+            flags |= _OPT_KEEPTTL
+        elif opt in _UNITS and unit is None and not flags & _OPT_KEEPTTL and i + 1 < n:
+            unit = opt
+            i += 1
+            expire_at = _expire_time(c, argv[i], unit, name)
+        else:
+            raise CommandError(SYNTAX)
+        i += 1
+    return flags, expire_at
+
+
+def _expire_time(c, raw, unit, name):
+    """Absolute unix ms from an EX/PX/EXAT/PXAT argument (Redis's range checks)."""
+    amount = parse_int(raw)
+    if amount <= 0:
+        raise CommandError("ERR invalid expire time in '%s' command" % name)
+    ms = amount * _UNITS[unit]
+    if ms > INT64_MAX:
+        raise CommandError("ERR invalid expire time in '%s' command" % name)
+    if unit in (b"ex", b"px"):
+        ms += c.node.keyspace.clock()
+        if ms > INT64_MAX:
+            raise CommandError("ERR invalid expire time in '%s' command" % name)
+    return ms
+
+
+@command("set", -3, "write denyoom", 1, 1, 1, group="string", summary="Set the string value of a key")
+def set_(c, argv):
+    db = c.db
+    key, value = argv[1], argv[2]
+    if len(argv) == 3:
+        db.set(key, value)
+        return OK
+    flags, expire_at = _parse_set_options(c, argv)
+    old = db.lookup(key)
+    if flags & _OPT_GET and old is not None and old.__class__ is not bytes:
+        raise CommandError(WRONGTYPE)
+    if (flags & _OPT_NX and old is not None) or (flags & _OPT_XX and old is None):
+        return old if flags & _OPT_GET else None
+    db.set(key, value, keep_ttl=bool(flags & _OPT_KEEPTTL))
+    if expire_at is not None:
+        db.set_expire(key, expire_at)
+        c.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % expire_at]]
+    return old if flags & _OPT_GET else OK
+
+
+@command("setnx", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Set the value of a key, only if the key does not exist")
+def setnx(c, argv):
+    if c.db.lookup(argv[1]) is not None:
+        return 0
+    c.db.set(argv[1], argv[2])
+    return 1
+
+
+def _set_with_expiry(c, argv, unit, name):
+    expire_at = _expire_time(c, argv[2], unit, name)
+    c.db.set(argv[1], argv[3])
+    c.db.set_expire(argv[1], expire_at)
+    c.propagate_as = [[b"SET", argv[1], argv[3], b"PXAT", b"%d" % expire_at]]
+    return OK
+
+
+@command("setex", 4, "write denyoom", 1, 1, 1, group="string", summary="Set the value and expiration of a key")
+def setex(c, argv):
+    return _set_with_expiry(c, argv, b"ex", "setex")
+
+
+@command("psetex", 4, "write denyoom", 1, 1, 1, group="string", summary="Set the value and expiration in milliseconds of a key")
+def psetex(c, argv):
+    return _set_with_expiry(c, argv, b"px", "psetex")
+
+
+@command("getset", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Set the string value of a key and return its old value")
+def getset(c, argv):
+    old = _get_string(c, argv[1])
+    c.db.set(argv[1], argv[2])
+    return old
+
+
+@command("getdel", 2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and delete the key")
+def getdel(c, argv):
+    old = _get_string(c, argv[1])
+    if old is not None:
+        c.db.delete(argv[1])
+    return old
+
+
+@command("getex", -2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and optionally set its expiration")
+def getex(c, argv):
+    key = argv[1]
+    expire_at, persist = None, False
+    i, n = 2, len(argv)
+    while i < n:
+        opt = argv[i].lower()
+        if opt in _UNITS and expire_at is None and not persist and i + 1 < n:
+            i += 1
+            expire_at = _expire_time(c, argv[i], opt, "getex")
+        elif opt == b"persist" and expire_at is None and not persist:
+            persist = True
+        else:
+            raise CommandError(SYNTAX)
+        i += 1
+    value = _get_string(c, key)
+    if value is None:
+        return None
+    if expire_at is not None:
+        if expire_at <= c.node.keyspace.clock():
+            c.db.delete(key)
+            c.propagate_as = [[b"DEL", key]]
+        else:
+            c.db.set_expire(key, expire_at)
+            c.propagate_as = [[b"PEXPIREAT", key, b"%d" % expire_at]]
+    elif persist and c.db.persist(key):
+        c.propagate_as = [[b"PERSIST", key]]
+    return value
+
+
+@command("mget", -2, "readonly fast", 1, -1, 1, group="string", summary="Get the values of all the given keys")
+def mget(c, argv):
+    lookup = c.db.lookup
+    result = []
+    for key in argv[1:]:
+        value = lookup(key)
+        result.append(value if value.__class__ is bytes else None)
+    return result
+
+
+@command("mset", -3, "write denyoom", 1, -1, 2, group="string", summary="Set multiple keys to multiple values")
+def mset(c, argv):
+    if len(argv) % 2 == 0:
+        raise CommandError("ERR wrong number of arguments for 'mset' command")
+    db_set = c.db.set
+    for i in range(1, len(argv), 2):
+        db_set(argv[i], argv[i + 1])
+    return OK
+
+
+@command("msetnx", -3, "write denyoom", 1, -1, 2, group="string", summary="Set multiple keys to multiple values, only if none of the keys exist")
+def msetnx(c, argv):
+    if len(argv) % 2 == 0:
+        raise CommandError("ERR wrong number of arguments for 'msetnx' command")
+    db = c.db
+    if any(db.lookup(argv[i]) is not None for i in range(1, len(argv), 2)):
+        return 0
+    for i in range(1, len(argv), 2):
+        db.set(argv[i], argv[i + 1])
+    return 1
+
+
+def _incr(c, key, delta):
+    """Add delta to the integer at key, keeping its TTL (as Redis's INCR does)."""
+    db = c.db
+    old = db.lookup(key)
+    if old is None:
+        current = 0
+    elif old.__class__ is not bytes:
+        raise CommandError(WRONGTYPE)
+    else:
+        try:
+            current = int(old)
+        except ValueError:
+            raise CommandError(NOT_INTEGER) from None
+        if b"%d" % current != old:
+            raise CommandError(NOT_INTEGER)
+    result = current + delta
+    if not INT64_MIN <= result <= INT64_MAX:
+        raise CommandError(OVERFLOW)
+    db.set(key, b"%d" % result, keep_ttl=True)
+    return result
+
+
+@command("incr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by one")
+def incr(c, argv):
+    return _incr(c, argv[1], 1)
+
+
+@command("decr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Decrement the integer value of a key by one")
+def decr(c, argv):
+    return _incr(c, argv[1], -1)
+
+
+@command("incrby", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by the given amount")
+def incrby(c, argv):
+    return _incr(c, argv[1], parse_int(argv[2]))
+
+
+@command("decrby", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Decrement the integer value of a key by the given number")
+def decrby(c, argv):
+    delta = parse_int(argv[2])
+    if delta == INT64_MIN:
+        raise CommandError("ERR decrement would overflow")
+    return _incr(c, argv[1], -delta)
+
+
+@command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the float value of a key by the given amount")
+def incrbyfloat(c, argv):
+    from .floats import incr_float
+
+    key = argv[1]
+    old = _get_string(c, key)
+    result = incr_float(old if old is not None else b"0", argv[2])
+    c.db.set(key, result, keep_ttl=True)
+    # Replicas must not redo the float arithmetic: propagate the result.
+    c.propagate_as = [[b"SET", key, result, b"KEEPTTL"]]
+    return result
+
+
+@command("append", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Append a value to a key")
+def append(c, argv):
+    key = argv[1]
+    old = _get_string(c, key)
+    value = argv[2] if old is None else old + argv[2]
+    if len(value) > c.node.config.values["proto-max-bulk-len"]:
+        raise CommandError(STRING_TOO_LONG)
+    c.db.set(key, value, keep_ttl=True)
+    return len(value)
+
+
+@command("strlen", 2, "readonly fast", 1, 1, 1, group="string", summary="Get the length of the value stored in a key")
+def strlen(c, argv):
+    value = _get_string(c, argv[1])
+    return 0 if value is None else len(value)
+
+
+def _getrange(c, argv):
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    value = _get_string(c, argv[1])
+    if value is None:
+        return b""
+    n = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(n + start, 0)
+    if end < 0:
+        end = max(n + end, 0)
+    end = min(end, n - 1)
+    if start > end or n == 0:
+        return b""
+    return value[start : end + 1]
+
+
+@command("getrange", 4, "readonly", 1, 1, 1, group="string", summary="Get a substring of the string stored at a key")
+def getrange(c, argv):
+    return _getrange(c, argv)
+
+
+@command("substr", 4, "readonly", 1, 1, 1, group="string", summary="Get a substring of the string stored at a key")
+def substr(c, argv):
+    return _getrange(c, argv)
+
+
+@command("setrange", 4, "write denyoom", 1, 1, 1, group="string", summary="Overwrite part of a string at key starting at the specified offset")
+def setrange(c, argv):
+    key, patch = argv[1], argv[3]
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise CommandError("ERR offset is out of range")
+    old = _get_string(c, key)
+    if not patch:
+        return 0 if old is None else len(old)
+    if offset + len(patch) > c.node.config.values["proto-max-bulk-len"]:
+        raise CommandError(STRING_TOO_LONG)
+    base = old or b""
+    if len(base) < offset:
+        base = base + b"\x00" * (offset - len(base))
+    value = base[:offset] + patch + base[offset + len(patch) :]
+    c.db.set(key, value, keep_ttl=True)
+    return len(value)

@@ -1,0 +1,125 @@
+"""The command table: the one description of every command.
+
+Each entry gives the name, arity (Redis's convention: N exact, -N at least N,
+counting the command name), flags, key positions (first, last, step; last -1
+means "to the end"), and the function. Dispatch, COMMAND, replication, READONLY
+and ACL checks all read it.
+
+A command function is synchronous: `fn(client, argv) -> reply value` (see
+node.resp for the values). It runs atomically between awaits, like a command
+in Redis's single thread. It raises node.errors.CommandError for error replies.
+"""
+
+from dataclasses import dataclass, field
+
+# Flags, as COMMAND INFO reports them.
+WRITE = "write"
+READONLY = "readonly"
+DENYOOM = "denyoom"
+ADMIN = "admin"
+PUBSUB = "pubsub"
+NOSCRIPT = "noscript"
+BLOCKING = "blocking"
+LOADING = "loading"
+STALE = "stale"
+SKIP_MONITOR = "skip_monitor"
+SKIP_SLOWLOG = "skip_slowlog"
+FAST = "fast"
+NO_AUTH = "no_auth"
+MAY_REPLICATE = "may_replicate"
+NO_MULTI = "no_multi"
+ALLOW_BUSY = "allow_busy"
+MOVABLEKEYS = "movablekeys"
+
+
+@dataclass(eq=False)
+class Command:
+    name: str
+    fn: object
+    arity: int
+    flags: frozenset
+    first_key: int = 0
+    last_key: int = 0
+    step: int = 0
+    group: str = "generic"
+    summary: str = ""
+    since: str = "1.0.0"
+    subcommands: dict = field(default_factory=dict)
+    # Called with argv to list key indexes when positions are not fixed (movablekeys).
+    key_finder: object = None
+    # Precomputed for the hot path.
+    is_write: bool = False
+    denyoom: bool = False
+    no_auth: bool = False
+    allowed_in_subscribe: bool = False
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+
+    def key_indexes(self, argv) -> list:
+        """Indexes in argv that hold key names."""
+        if self.key_finder is not None:
+            return self.key_finder(argv)
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        last = min(last, len(argv) - 1)
+        return list(range(self.first_key, last + 1, self.step or 1))
+
+
+# name (lower-case str) -> Command
+COMMANDS: dict = {}
+# Lookup by the raw argv[0] bytes as clients send them (lower and upper case);
+# dispatch falls back to .lower() for mixed case.
+BY_BYTES: dict = {}
+
+_SUBSCRIBE_CONTEXT = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset", "ssubscribe", "sunsubscribe"}
+
+
+def command(name, arity, flags="", first=0, last=0, step=0, group="generic", summary="", since="1.0.0", key_finder=None):
+    """Register a command. `flags` is a space-separated string of flag names."""
+    flag_set = frozenset(flags.split())
+
+    def register(fn):
+        cmd = Command(
+            name=name,
+            fn=fn,
+            arity=arity,
+            flags=flag_set,
+            first_key=first,
+            last_key=last,
+            step=step,
+            group=group,
+            summary=summary or (fn.__doc__ or "").strip().split("\n")[0],
+            since=since,
+            key_finder=key_finder,
+        )
+        cmd.is_write = WRITE in flag_set
+        cmd.denyoom = DENYOOM in flag_set
+        cmd.no_auth = NO_AUTH in flag_set
+        cmd.allowed_in_subscribe = name in _SUBSCRIBE_CONTEXT
+        COMMANDS[name] = cmd
+        BY_BYTES[name.encode()] = cmd
+        BY_BYTES[name.upper().encode()] = cmd
+        return fn
+
+    return register
+
+
+def subcommand(parent, name, arity, flags="", first=0, last=0, step=0, summary=""):
+    """Describe a subcommand (for COMMAND INFO/DOCS); the parent's function dispatches it."""
+    cmd = COMMANDS[parent]
+    sub = Command(name="%s|%s" % (parent, name), fn=None, arity=arity, flags=frozenset(flags.split()), first_key=first, last_key=last, step=step, group=cmd.group, summary=summary)
+    cmd.subcommands[name] = sub
+    return sub
+
+
+def lookup(name: bytes):
+    cmd = BY_BYTES.get(name)
+    if cmd is None:
+        try:
+            cmd = COMMANDS.get(name.decode("utf-8", "replace").lower())
+        except AttributeError:
+            return None
+    return cmd

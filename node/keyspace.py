@@ -1,0 +1,364 @@
+"""Databases, expiry, and the hooks every write goes through.
+
+Theory of operation
+-------------------
+A Database holds `data` (key -> value) and `expires` (key -> absolute unix ms).
+Value types are told apart by their Python class:
+
+    bytes        string          ListValue (deque)   list
+    HashValue    hash            SetValue            set
+    ZSet         sorted set (node.datatypes.zset)
+
+Reads go through `lookup`, which deletes a logically expired key on a master
+(lazy expiry) and only hides it on a replica, where the master's DEL does the
+deletion. `active_expire` reclaims keys nobody reads: a min-heap of deadlines
+(stale entries are skipped) is popped within a time budget.
+
+Every change to a key goes through `set`/`delete` or, for in-place changes to a
+collection, `modified(key)`. That single hook bumps the dirty counter, breaks
+WATCHes on the key, wakes clients blocked on it, and keeps the memory estimate.
+
+Memory is an estimate, honest about Python's own overheads: strings are
+counted exactly from their lengths; collections are re-estimated on every
+change from their length and a few sampled elements.
+"""
+
+import heapq
+import random
+import sys
+import time
+from collections import deque
+
+from .errors import CommandError, WRONGTYPE
+
+
+class ListValue(deque):
+    __slots__ = ()
+
+
+class HashValue(dict):
+    __slots__ = ()
+
+
+class SetValue(set):
+    __slots__ = ()
+
+
+# Python overheads, measured with sys.getsizeof on CPython 3.11, 64-bit.
+BYTES_OVERHEAD = sys.getsizeof(b"")  # 33
+KEY_ENTRY_OVERHEAD = 48  # dict slot and index share for one key, amortized
+COLLECTION_ELEM_OVERHEAD = 40
+
+
+def type_name(value) -> str:
+    """The TYPE reply for a stored value."""
+    cls = value.__class__
+    if cls is bytes:
+        return "string"
+    if cls is ListValue:
+        return "list"
+    if cls is HashValue:
+        return "hash"
+    if cls is SetValue:
+        return "set"
+    return "zset"
+
+
+def estimate_size(value) -> int:
+    """Bytes a value takes, from its length and a few sampled elements."""
+    cls = value.__class__
+    if cls is bytes:
+        return BYTES_OVERHEAD + len(value)
+    n = len(value)
+    if n == 0:
+        return 64
+    if cls is ListValue:
+        sample = [value[0], value[-1]]
+    elif cls is HashValue:
+        k = next(iter(value))
+        sample = [k + value[k]]
+    elif cls is SetValue:
+        sample = [next(iter(value))]
+    else:
+        sample = [value.sample_member()]
+    avg = sum(len(s) + BYTES_OVERHEAD for s in sample) / len(sample)
+    return 64 + int(n * (avg + COLLECTION_ELEM_OVERHEAD))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Database:
+    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "coll_sizes", "string_bytes", "_sample", "avg_ttl")
+
+    def __init__(self, space, index: int):
+        self.id = index
+        self.space = space
+        self.data = {}
+        self.expires = {}
+        self._heap = []
+        self.watched = {}  # key -> set of clients WATCHing it
+        self.blocking = {}  # key -> deque of clients blocked on it
+        self.access = {}  # key -> LRU clock (seconds) of last access
+        self.freq = {}  # key -> LFU counter (only under an LFU policy)
+        self.coll_sizes = {}  # key -> estimated bytes, for collections
+        self.string_bytes = 0
+        self._sample = None
+        self.avg_ttl = 0
+
+    # ---- reads -------------------------------------------------------
+
+    def lookup(self, key):
+        """The live value at key, or None. Expires lazily; records the access."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= self.space.clock():
+                if not self.space.is_replica:
+                    self._expire_now(key)
+                return None
+        self.access[key] = self.space.lru_clock
+        if self.freq:
+            self.space.bump_freq(self, key)
+        return value
+
+    def lookup_typed(self, key, cls):
+        """lookup, refusing a value of another type with WRONGTYPE."""
+        value = self.lookup(key)
+        if value is not None and value.__class__ is not cls:
+            raise CommandError(WRONGTYPE)
+        return value
+
+    def exists(self, key) -> bool:
+        return self.peek(key) is not None
+
+    def peek(self, key):
+        """The live value without counting an access (for EXISTS-like internals)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if self.expires:
+            when = self.expires.get(key)
+            if when is not None and when <= self.space.clock():
+                if not self.space.is_replica:
+                    self._expire_now(key)
+                return None
+        return value
+
+    def ttl_ms(self, key):
+        """Absolute expiry in unix ms, or None when the key is persistent."""
+        return self.expires.get(key)
+
+    def __len__(self):
+        return len(self.data)
+
+    # ---- writes ------------------------------------------------------
+
+    def set(self, key, value, keep_ttl: bool = False):
+        """Store value at key, replacing any old value (and its TTL unless keep_ttl)."""
+        old = self.data.get(key)
+        if old is not None:
+            self._forget_size(key, old)
+        self.data[key] = value
+        if value.__class__ is bytes:
+            self.string_bytes += len(value)
+        else:
+            self.coll_sizes[key] = estimate_size(value)
+        if not keep_ttl and self.expires and key in self.expires:
+            del self.expires[key]
+        self.access[key] = self.space.lru_clock
+        if self.freq is not None and self.space.lfu:
+            self.freq.setdefault(key, 5)
+        if old is None:
+            self._sample = None if self._sample is not None and len(self._sample) < 64 else self._sample
+        self.modified(key)
+
+    def add_new(self, key, value):
+        """Store a new collection at key (known absent) without touching TTLs."""
+        self.data[key] = value
+        self.access[key] = self.space.lru_clock
+        self.coll_sizes[key] = 64
+
+    def delete(self, key) -> bool:
+        """Remove key if present (expired or not). True if something was removed."""
+        old = self.data.pop(key, None)
+        if old is None:
+            return False
+        self._forget_size(key, old)
+        self.expires.pop(key, None)
+        self.access.pop(key, None)
+        if self.freq:
+            self.freq.pop(key, None)
+        self.modified(key)
+        return True
+
+    def _forget_size(self, key, old):
+        if old.__class__ is bytes:
+            self.string_bytes -= len(old)
+        else:
+            self.coll_sizes.pop(key, None)
+
+    def modified(self, key):
+        """The single hook for every change to key (Redis's signalModifiedKey + dirty++)."""
+        space = self.space
+        space.dirty += 1
+        if self.watched:
+            clients = self.watched.get(key)
+            if clients:
+                for client in clients:
+                    client.dirty_cas = True
+        if self.blocking and key in self.blocking:
+            space.ready_keys.append((self, key))
+        value = self.data.get(key)
+        if value is not None and value.__class__ is not bytes:
+            if not value:
+                # Redis never keeps an empty collection: it deletes the key.
+                self.delete(key)
+                return
+            self.coll_sizes[key] = estimate_size(value)
+
+    def set_expire(self, key, when_ms: int):
+        """Set an absolute expiry. A deadline in the past deletes the key (on a master)."""
+        self.expires[key] = when_ms
+        heapq.heappush(self._heap, (when_ms, key))
+        if len(self._heap) > 64 and len(self._heap) > 2 * len(self.expires):
+            self._heap = [(w, k) for k, w in self.expires.items()]
+            heapq.heapify(self._heap)
+        self.modified(key)
+
+    def persist(self, key) -> bool:
+        if self.expires.pop(key, None) is None:
+            return False
+        self.modified(key)
+        return True
+
+    def flush(self):
+        """Remove every key, breaking WATCHes on keys that existed."""
+        if self.watched:
+            for key, clients in self.watched.items():
+                if key in self.data:
+                    for client in clients:
+                        client.dirty_cas = True
+        self.space.dirty += len(self.data)
+        self.data = {}
+        self.expires = {}
+        self._heap = []
+        self.access = {}
+        self.freq = {} if self.space.lfu else self.freq.__class__()
+        self.coll_sizes = {}
+        self.string_bytes = 0
+        self._sample = None
+
+    def _expire_now(self, key):
+        self.delete(key)
+        self.space.expired_keys += 1
+        self.space.on_expired(self, key)
+
+    # ---- active expiry and sampling ----------------------------------
+
+    def active_expire(self, now: int, budget: int) -> int:
+        """Delete up to `budget` keys whose deadline has passed. Returns how many."""
+        heap, expires, done = self._heap, self.expires, 0
+        while heap and heap[0][0] <= now and done < budget:
+            when, key = heapq.heappop(heap)
+            if expires.get(key) == when:
+                self._expire_now(key)
+                done += 1
+        return done
+
+    def memory(self) -> int:
+        return len(self.data) * (KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + self.string_bytes + sum(self.coll_sizes.values()) + len(self.expires) * 80
+
+    def random_keys(self, count: int, volatile: bool = False) -> list:
+        """Up to `count` random live-or-expired keys (eviction and RANDOMKEY sampling).
+
+        Python dicts offer no O(1) random pick, so a snapshot of the keys is
+        kept and refreshed when it has gone stale; picks are checked against
+        the live dict.
+        """
+        source = self.expires if volatile else self.data
+        if not source:
+            return []
+        sample = self._sample
+        if sample is None or len(sample) < len(source) // 2 or len(sample) > 2 * len(source) + 16 or random.random() < 0.001:
+            sample = self._sample = list(source)
+        picks = []
+        for _ in range(count * 4):
+            key = sample[random.randrange(len(sample))]
+            if key in source:
+                picks.append(key)
+                if len(picks) == count:
+                    break
+        if not picks:
+            self._sample = None
+            picks = random.sample(list(source), min(count, len(source)))
+        return picks
+
+
+class Keyspace:
+    """All databases plus the server-wide state their hooks report to."""
+
+    def __init__(self, databases: int = 16, clock=None):
+        self.clock = clock or now_ms  # unix ms, injected for simulated time
+        self.dbs = [Database(self, i) for i in range(databases)]
+        self.dirty = 0
+        self.is_replica = False
+        self.lru_clock = int(self.clock() // 1000)
+        self.lfu = False
+        self.ready_keys = []  # (db, key) pairs that blocked clients may be served from
+        self.expired_keys = 0
+        self.evicted_keys = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        # Called with (db, key) when a key expires, so replication/AOF can emit a DEL.
+        self.expired_listeners = []
+
+    def on_expired(self, db, key):
+        for listener in self.expired_listeners:
+            listener(db, key)
+
+    def tick(self):
+        """Refresh cached clocks (once per event-loop batch)."""
+        self.lru_clock = int(self.clock() // 1000)
+
+    def bump_freq(self, db, key):
+        """Redis's logarithmic LFU counter increment (lfu-log-factor 10)."""
+        counter = db.freq.get(key, 5)
+        if counter < 255:
+            base = max(counter - 5, 0)
+            if random.random() < 1.0 / (base * 10 + 1):
+                counter += 1
+        db.freq[key] = counter
+
+    def active_expire_cycle(self, budget_keys: int = 200) -> int:
+        if self.is_replica:
+            return 0
+        now = self.clock()
+        done = 0
+        for db in self.dbs:
+            if db.expires:
+                done += db.active_expire(now, budget_keys)
+        return done
+
+    def memory(self) -> int:
+        return sum(db.memory() for db in self.dbs if db.data)
+
+    def swap(self, a: int, b: int):
+        """SWAPDB: exchange contents; clients keep their db index."""
+        da, db_ = self.dbs[a], self.dbs[b]
+        for d in (da, db_):
+            for key, clients in d.watched.items():
+                for client in clients:
+                    client.dirty_cas = True
+        fields = ("data", "expires", "_heap", "access", "freq", "coll_sizes", "string_bytes", "_sample")
+        for name in fields:
+            va, vb = getattr(da, name), getattr(db_, name)
+            setattr(da, name, vb)
+            setattr(db_, name, va)
+        for d in (da, db_):
+            for key in d.blocking:
+                if key in d.data:
+                    self.ready_keys.append((d, key))

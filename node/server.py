@@ -1,0 +1,276 @@
+"""trio networking: listeners, the per-connection loop, and the periodic server tasks.
+
+The connection loop is the hot path: read whatever bytes arrived, parse every
+complete request, run them all (each atomically, no awaits in between), then
+send every reply with one write. `serve_stream` takes any trio stream, so a
+whole node can run on in-memory streams under MockClock in tests.
+"""
+
+import math
+import os
+import signal
+import time
+
+import trio
+
+from .core import Node
+from .protocol import RequestReader
+
+_READ_SIZE = 64 * 1024
+
+
+class Server:
+    def __init__(self, node: Node, log):
+        self.node = node
+        self.log = log
+        self.nursery = None
+        self.listeners = []
+        self.ports = []
+        self.background = []  # async callables started with the server (persistence, replication)
+
+    # ---- listening ---------------------------------------------------
+
+    async def listen(self, task_status=trio.TASK_STATUS_IGNORED):
+        """Open the listeners, start the periodic tasks and serve until SHUTDOWN or a signal."""
+        config = self.node.config
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            for host in config["bind"]:
+                host = host.lstrip("-")
+                if host in ("*", "::*"):
+                    host = None if host == "*" else "::"
+                listeners = await trio.open_tcp_listeners(config["port"], host=host, backlog=config["tcp-backlog"])
+                self.listeners.extend(listeners)
+            self.ports = sorted({l.socket.getsockname()[1] for l in self.listeners})
+            for listener in self.listeners:
+                nursery.start_soon(self._accept_loop, listener)
+            nursery.start_soon(self._cron)
+            nursery.start_soon(self._signals)
+            for task in self.background:
+                nursery.start_soon(task)
+            self.log.notice("Ready to accept connections")
+            task_status.started(self.ports)
+
+    async def _accept_loop(self, listener):
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as e:
+                self.log.warning("Accepting client connection: %s" % e)
+                await trio.sleep(0.01)
+                continue
+            self.nursery.start_soon(self._serve_tcp, stream)
+
+    async def _serve_tcp(self, stream):
+        sock = stream.socket
+        try:
+            peer = sock.getpeername()
+            local = sock.getsockname()
+            addr = "%s:%d" % (peer[0], peer[1])
+            laddr = "%s:%d" % (local[0], local[1])
+            fd = sock.fileno()
+        except OSError:
+            await stream.aclose()
+            return
+        if self.node.config["tcp-keepalive"]:
+            _set_keepalive(sock, self.node.config["tcp-keepalive"])
+        await self.serve_stream(stream, addr, laddr, fd)
+
+    # ---- one connection ----------------------------------------------
+
+    async def serve_stream(self, stream, addr="", laddr="", fd=-1):
+        node = self.node
+        if len(node.clients) >= node.config["maxclients"]:
+            node.stats["rejected_connections"] += 1
+            try:
+                await stream.send_all(b"-ERR max number of clients reached\r\n")
+            except trio.BrokenResourceError:
+                pass
+            await stream.aclose()
+            return
+        client = node.new_client(addr, laddr, fd)
+        conn = _Connection(self, client, stream)
+        try:
+            await conn.run()
+        finally:
+            node.remove_client(client)
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+
+    # ---- periodic work -----------------------------------------------
+
+    async def _cron(self):
+        """Redis's serverCron: active expiry, clocks, client timeouts, at `hz` times a second."""
+        node = self.node
+        while True:
+            await trio.sleep(1.0 / max(node.config["hz"], 1))
+            node.keyspace.tick()
+            node.keyspace.active_expire_cycle()
+            node.stats["expired_keys"] = node.keyspace.expired_keys
+            if node.shutdown_requested is not None:
+                await self.shutdown()
+            self._close_idle_clients()
+
+    def _close_idle_clients(self):
+        limit = self.node.config["timeout"]
+        if not limit:
+            return
+        now = time.time()
+        for client in list(self.node.clients.values()):
+            if client.kind == "normal" and client.blocked is None and now - client.last_interaction > limit:
+                self.log.verbose("Closing idle client")
+                if client.kill is not None:
+                    client.kill()
+
+    async def _signals(self):
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+                self.log.warning("Received %s scheduling shutdown..." % name)
+                self.node.shutdown_requested = "signal"
+                await self.shutdown()
+
+    async def shutdown(self):
+        """Stop serving: run shutdown hooks (saving, when persistence is on), then exit."""
+        self.log.warning("User requested shutdown...")
+        for hook in getattr(self.node, "shutdown_hooks", []):
+            result = hook()
+            if hasattr(result, "__await__"):
+                await result
+        for listener in self.listeners:
+            await listener.aclose()
+        self.log.warning("Redis is now ready to exit, bye bye...")
+        self.nursery.cancel_scope.cancel()
+
+
+class _Connection:
+    """The read-run-write loop for one client."""
+
+    def __init__(self, server, client, stream):
+        self.server = server
+        self.node = server.node
+        self.client = client
+        self.stream = stream
+        self.sending = False
+        self.push_event = trio.Event()
+        config = self.node.config
+        self.reader = RequestReader(config["proto-max-bulk-len"], config["client-query-buffer-limit"])
+
+    async def run(self):
+        client = self.client
+        async with trio.open_nursery() as nursery:
+            client.kill = nursery.cancel_scope.cancel
+            client.wake = self._wake
+            nursery.start_soon(self._push_loop)
+            try:
+                await self._read_loop()
+            finally:
+                nursery.cancel_scope.cancel()
+
+    def _wake(self):
+        self.push_event.set()
+
+    async def _push_loop(self):
+        """Send what other clients queued for this one (pub/sub messages, MONITOR lines)."""
+        while True:
+            await self.push_event.wait()
+            self.push_event = trio.Event()
+            await self._flush()
+
+    async def _flush(self):
+        client = self.client
+        if self.sending:
+            return  # the task already sending will pick up what was queued
+        self.sending = True
+        try:
+            while client.out:
+                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
+                client.out.clear()
+                client.out_bytes = 0
+                self.node.stats["total_net_output_bytes"] += len(data)
+                await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            client.closing = True
+            client.out.clear()
+        finally:
+            self.sending = False
+
+    async def _read_loop(self):
+        node, client, reader = self.node, self.client, self.reader
+        stats = node.stats
+        execute = node.execute
+        receive = self.stream.receive_some
+        while not client.closing:
+            try:
+                data = await self._receive(receive)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
+            if not data:
+                return
+            stats["total_net_input_bytes"] += len(data)
+            requests, error = reader.feed(data)
+            for argv in requests:
+                if node.pause_until:
+                    await self._paused(argv)
+                execute(client, argv)
+                if client.blocked is not None:
+                    await self._wait_unblocked()
+                if client.closing:
+                    break
+            if error is not None:
+                self.server.log.verbose("Protocol error (%s) from client: id=%d addr=%s" % (error, client.id, client.addr))
+                client.out.append(b"-ERR " + error.encode() + b"\r\n")
+                client.closing = True
+            if client.out:
+                await self._flush()
+            if node.shutdown_requested is not None:
+                await self.server.shutdown()
+
+    async def _receive(self, receive):
+        limit = self.node.config["timeout"]
+        if not limit or self.client.kind != "normal":
+            return await receive(_READ_SIZE)
+        with trio.move_on_after(limit):
+            return await receive(_READ_SIZE)
+        return b""
+
+    async def _wait_unblocked(self):
+        """A blocking command found nothing: send what is pending, wait for data or timeout."""
+        client = self.client
+        if client.out:
+            await self._flush()
+        done = trio.Event()
+        client.unblock = done.set
+        timeout = client.blocked.timeout
+        with trio.move_on_after(timeout if timeout > 0 else math.inf):
+            await done.wait()
+        client.unblock = None
+        if client.blocked_reply is not None:
+            client.out.append(client.blocked_reply)
+            client.blocked_reply = None
+        elif client.blocked is not None:
+            client.out.append(self.node.timeout_block(client))
+
+    async def _paused(self, argv):
+        """CLIENT PAUSE: hold this client's commands (or only its writes) until the pause ends."""
+        from .commands.table import lookup
+
+        node = self.node
+        cmd = lookup(argv[0])
+        while node.pause_until > time.time():
+            if node.pause_writes_only and (cmd is None or not (cmd.is_write or cmd.name in ("eval", "evalsha", "publish", "pfcount"))):
+                return
+            await trio.sleep(min(0.01, max(node.pause_until - time.time(), 0)))
+
+
+def _set_keepalive(sock, seconds):
+    import socket
+
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, seconds)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(seconds // 3, 1))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+    except OSError:
+        pass
