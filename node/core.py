@@ -8,6 +8,7 @@ nothing to serve leaves `client.blocked` set; the I/O layer then waits for
 
 import os
 import time
+from time import perf_counter as _perf_counter
 from collections import deque
 
 from . import resp
@@ -17,6 +18,8 @@ from .errors import CommandError, NOAUTH, READONLY, OOM
 from .keyspace import Keyspace
 from .resp import encode, Raw
 from .session import Block
+
+_BY_BYTES_GET = table.BY_BYTES.get
 
 _QUEUED = resp.QUEUED
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
@@ -55,8 +58,19 @@ class Node:
         self.shutdown_requested = None  # set to a mode ('save'/'nosave'/'') by SHUTDOWN
         self.propagate_listeners = []  # called with (dbnum, argv) for each executed write
         self.eviction = None  # set by node.eviction when maxmemory applies
-        self.role = "master"
         self.replication = None
+        self.role = "master"
+        self.slowlog_threshold = config["slowlog-log-slower-than"]
+        config.listeners.append(self._on_config_set)
+
+    def _on_config_set(self, name, value):
+        if name == "slowlog-log-slower-than":
+            self.slowlog_threshold = value
+        self.refresh_write_checks()
+
+    @property
+    def total_commands_processed(self) -> int:
+        return sum(cmd.calls for cmd in table.COMMANDS.values())
 
     # ---- clients -----------------------------------------------------
 
@@ -91,68 +105,90 @@ class Node:
 
     def execute(self, c, argv):
         """Run one command for client c; its reply goes to c.out."""
-        cmd = table.BY_BYTES.get(argv[0]) or lookup(argv[0])
-        c.last_interaction = time.time()
+        cmd = _BY_BYTES_GET(argv[0])
         if cmd is None:
-            self._reply_error(c, _unknown_command(argv))
-            return
+            cmd = lookup(argv[0])
+            if cmd is None:
+                self._reply_error(c, _unknown_command(argv))
+                return
         n = len(argv)
         arity = cmd.arity
-        if (arity > 0 and n != arity) or n < -arity:
+        if arity != n and (arity > 0 or n < -arity):
             self._reply_error(c, "ERR wrong number of arguments for '%s' command" % cmd.name, cmd)
             return
-        if not c.authenticated and not cmd.no_auth:
-            self._reply_error(c, NOAUTH, cmd)
-            return
-        if c.multi is not None and cmd.name not in _IN_MULTI_OK:
-            self._queue(c, cmd, argv)
-            return
-        if c.kind == "pubsub" and not c.resp3 and not cmd.allowed_in_subscribe:
-            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % cmd.name.lower(), cmd)
-            return
-        if cmd.is_write:
+        if c.multi is not None or not c.authenticated or c.kind == "pubsub":
+            if not self._check_client_state(c, cmd, argv):
+                return
+        if cmd.is_write and self.write_checks:
             refusal = self.refuse_write(c, cmd)
             if refusal:
                 self._reply_error(c, refusal, cmd)
                 return
         self.call(c, cmd, argv)
 
+    def _check_client_state(self, c, cmd, argv) -> bool:
+        """Auth, MULTI queueing and the RESP2 subscribe context; False if handled here."""
+        if not c.authenticated and not cmd.no_auth:
+            self._reply_error(c, NOAUTH, cmd)
+            return False
+        if c.multi is not None and cmd.name not in _IN_MULTI_OK:
+            self._queue(c, cmd, argv)
+            return False
+        if c.kind == "pubsub" and not c.resp3 and not cmd.allowed_in_subscribe:
+            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % cmd.name.lower(), cmd)
+            return False
+        return True
+
+    @property
+    def role(self) -> str:
+        return self._role
+
+    @role.setter
+    def role(self, value: str):
+        self._role = value
+        self.refresh_write_checks()
+
+    def refresh_write_checks(self):
+        """Whether writes need refuse_write at all (replica, maxmemory, replication rules).
+
+        Kept as a plain attribute so the write hot path pays one attribute read."""
+        self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or self.replication is not None
+
     def call(self, c, cmd, argv):
         """Run a command that passed the checks; time it, encode, feed monitors, propagate."""
         if self.monitors:
             self.feed_monitors(c, argv)
-        dirty_before = self.keyspace.dirty
-        start = time.perf_counter()
+        keyspace = self.keyspace
+        dirty_before = keyspace.dirty
+        start = _perf_counter()
         try:
             reply = cmd.fn(c, argv)
         except CommandError as e:
             cmd.failed_calls += 1
             self.stats["total_error_replies"] += 1
             reply = Raw(b"-" + e.text.encode() + b"\r\n")
-        elapsed = time.perf_counter() - start
-        usec = int(elapsed * 1_000_000)
+        usec = int((_perf_counter() - start) * 1_000_000)
         cmd.calls += 1
         cmd.usec += usec
-        self.stats["total_commands_processed"] += 1
         c.last_cmd = cmd.name
-        if usec >= self.config.values["slowlog-log-slower-than"] >= 0:
+        if usec >= self.slowlog_threshold >= 0:
             self.record_slow(c, argv, usec)
-        if reply.__class__ is Block:
+        t = reply.__class__
+        if t is Raw:
+            c.out.append(reply)
+        elif t is bytes:
+            c.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        elif t is Block:
             c.blocked = reply
             self.block(c, reply)
             return
-        if self.propagate_listeners and self.keyspace.dirty != dirty_before and cmd.is_write:
-            self.propagate(c, argv)
-        out = c.out
-        t = reply.__class__
-        if t is Raw:
-            out.append(reply)
-        elif t is bytes:
-            out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         else:
-            out.append(encode(reply, c.resp3))
-        if self.keyspace.ready_keys:
-            self.serve_blocked()
+            c.out.append(encode(reply, c.resp3))
+        if keyspace.dirty != dirty_before:
+            if self.propagate_listeners and cmd.is_write:
+                self.propagate(c, argv)
+            if keyspace.ready_keys:
+                self.serve_blocked()
 
     def _reply_error(self, c, text, cmd=None):
         self.stats["total_error_replies"] += 1
@@ -286,7 +322,6 @@ class Node:
 def _new_stats():
     return {
         "total_connections_received": 0,
-        "total_commands_processed": 0,
         "rejected_connections": 0,
         "total_error_replies": 0,
         "total_net_input_bytes": 0,

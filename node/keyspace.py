@@ -158,23 +158,27 @@ class Database:
     # ---- writes ------------------------------------------------------
 
     def set(self, key, value, keep_ttl: bool = False):
-        """Store value at key, replacing any old value (and its TTL unless keep_ttl)."""
-        old = self.data.get(key)
+        """Store value at key, replacing any old value (and its TTL unless keep_ttl).
+
+        The hot path of every string write: the modified() hook is inlined."""
+        data = self.data
+        old = data.get(key)
+        data[key] = value
+        space = self.space
+        space.dirty += 1
         if old is not None:
             self._forget_size(key, old)
-        self.data[key] = value
         if value.__class__ is bytes:
             self.string_bytes += len(value)
         else:
             self.coll_sizes[key] = estimate_size(value)
-        if not keep_ttl and self.expires and key in self.expires:
-            del self.expires[key]
-        self.access[key] = self.space.lru_clock
-        if self.freq is not None and self.space.lfu:
+        if self.expires and not keep_ttl:
+            self.expires.pop(key, None)
+        self.access[key] = space.lru_clock
+        if space.lfu:
             self.freq.setdefault(key, 5)
-        if old is None:
-            self._sample = None if self._sample is not None and len(self._sample) < 64 else self._sample
-        self.modified(key)
+        if self.watched or self.blocking:
+            self._signal(key)
 
     def add_new(self, key, value):
         """Store a new collection at key (known absent) without touching TTLs."""
@@ -203,15 +207,9 @@ class Database:
 
     def modified(self, key):
         """The single hook for every change to key (Redis's signalModifiedKey + dirty++)."""
-        space = self.space
-        space.dirty += 1
-        if self.watched:
-            clients = self.watched.get(key)
-            if clients:
-                for client in clients:
-                    client.dirty_cas = True
-        if self.blocking and key in self.blocking:
-            space.ready_keys.append((self, key))
+        self.space.dirty += 1
+        if self.watched or self.blocking:
+            self._signal(key)
         value = self.data.get(key)
         if value is not None and value.__class__ is not bytes:
             if not value:
@@ -219,6 +217,15 @@ class Database:
                 self.delete(key)
                 return
             self.coll_sizes[key] = estimate_size(value)
+
+    def _signal(self, key):
+        """Break WATCHes on key and wake clients blocked on it."""
+        clients = self.watched.get(key)
+        if clients:
+            for client in clients:
+                client.dirty_cas = True
+        if key in self.blocking:
+            self.space.ready_keys.append((self, key))
 
     def set_expire(self, key, when_ms: int):
         """Set an absolute expiry. A deadline in the past deletes the key (on a master)."""
@@ -247,7 +254,7 @@ class Database:
         self.expires = {}
         self._heap = []
         self.access = {}
-        self.freq = {} if self.space.lfu else self.freq.__class__()
+        self.freq = {}
         self.coll_sizes = {}
         self.string_bytes = 0
         self._sample = None

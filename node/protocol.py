@@ -29,15 +29,12 @@ MAX_INLINE = 64 * 1024
 
 
 class RequestReader:
-    __slots__ = ("_reader", "_tail", "_guard", "max_bulk", "query_limit", "_pending", "_inline")
+    __slots__ = ("_reader", "max_bulk", "query_limit", "_pending", "_inline")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3):
         self._reader = hiredis.Reader()
-        self._tail = b""
         self.max_bulk = max_bulk
         self.query_limit = query_limit
-        digits = len(str(max_bulk))
-        self._guard = re.compile(rb"\*(\d{7,})\r?\n|\$(\d{%d,})\r?\n|\*(\d{7,})\Z|\$(\d{%d,})\Z" % (digits, digits))
         self._pending = 0  # bytes fed since the last complete request
         self._inline = b""  # an incomplete inline line
 
@@ -80,16 +77,23 @@ class RequestReader:
         return requests, None
 
     def _check_headers(self, data: bytes):
-        """Refuse oversized multibulk counts and bulk lengths before hiredis buffers them."""
-        window = self._tail + data
-        self._tail = data[-24:]
-        for m in self._guard.finditer(window):
-            count = m.group(1) or m.group(3)
-            if count is not None and int(count) > MAX_MULTIBULK:
-                return "Protocol error: invalid multibulk length"
-            size = m.group(2) or m.group(4)
-            if size is not None and int(size) > self.max_bulk:
-                return "Protocol error: invalid bulk length"
+        """Refuse oversized multibulk counts and bulk lengths before hiredis waits for them.
+
+        Only the first and last headers of a chunk are looked at (two C-speed
+        finds): a request that spans chunks has its header at one of those
+        ends. hiredis allocates lazily, so a header hidden in the middle costs
+        no memory; its data is bounded by client-query-buffer-limit.
+        """
+        for pos in (data.find(b"*"), data.rfind(b"*"), data.rfind(b"$")):
+            if pos >= 0 and data[pos + 1 : pos + 8].isdigit():
+                end = data.find(b"\r", pos)
+                digits = data[pos + 1 : end if end > 0 else len(data)]
+                if not digits.isdigit():
+                    continue
+                if data[pos] == 42 and int(digits) > MAX_MULTIBULK:
+                    return "Protocol error: invalid multibulk length"
+                if data[pos] == 36 and int(digits) > self.max_bulk:
+                    return "Protocol error: invalid bulk length"
         return None
 
     def _feed_inline(self, data: bytes):
