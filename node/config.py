@@ -216,7 +216,7 @@ _DIRECTIVES = [
     Directive("lazyfree-lazy-user-flush", "bool", False),
     Directive("list-max-listpack-size", "int", -2, alias="list-max-ziplist-size"),
     Directive("list-compress-depth", "int", 0, 0),
-    Directive("hash-max-listpack-entries", "int", 128, 0, alias="hash-max-ziplist-entries"),
+    Directive("hash-max-listpack-entries", "int", 512, 0, alias="hash-max-ziplist-entries"),
     Directive("hash-max-listpack-value", "int", 64, 0, alias="hash-max-ziplist-value"),
     Directive("set-max-intset-entries", "int", 512, 0),
     Directive("set-max-listpack-entries", "int", 128, 0),

@@ -23,9 +23,9 @@ _BY_BYTES_GET = table.BY_BYTES.get
 
 _QUEUED = resp.QUEUED
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
-
-def _no_multi(name):
-    return name in ("watch", "multi")
+_NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+# Redis keeps these out of MONITOR: too dangerous to show (admin) or flagged so.
+_NOT_MONITORED = frozenset(("admin", "skip_monitor"))
 
 
 class SlowlogEntry:
@@ -49,19 +49,29 @@ class Node:
         self.next_client_id = 1
         self.channels = {}  # channel -> set of clients
         self.patterns = {}  # pattern -> set of clients
+        self.shard_channels = {}  # shard channel -> set of clients (SSUBSCRIBE)
         self.monitors = []
         self.slowlog = deque()
         self.slowlog_next_id = 0
         self.pause_until = 0.0  # unix seconds
         self.pause_writes_only = False
         self.stats = _new_stats()
+        self.error_counts = {}  # error code (ERR, WRONGTYPE, ...) -> replies sent, for INFO errorstats
         self.shutdown_requested = None  # set to a mode ('save'/'nosave'/'') by SHUTDOWN
+        self.shutdown_options = frozenset()  # "now" / "force" given to SHUTDOWN
+        self.persistence = None  # set by the persistence layer (RDB/AOF) once it exists
+        self._reply_mode_client = None  # client whose command runs under CLIENT REPLY OFF/SKIP
         self.propagate_listeners = []  # called with (dbnum, argv) for each executed write
+        self.repl_listeners = []  # called with (dbnum, argv) for what only replicas get (PUBLISH)
+        self.exec_ops = None  # (dbnum, argv, repl_only) held while EXEC runs: see flush_exec_ops
         self.eviction = None  # set by node.eviction when maxmemory applies
         self.replication = None
         self.role = "master"
         self.slowlog_threshold = config["slowlog-log-slower-than"]
         config.listeners.append(self._on_config_set)
+        from .eviction import Eviction
+
+        self.eviction = Eviction(self)
 
     def _on_config_set(self, name, value):
         if name == "slowlog-log-slower-than":
@@ -92,7 +102,9 @@ class Node:
             self.monitors.remove(client)
 
     def unsubscribe_all(self, client):
-        for registry, names in ((self.channels, client.channels), (self.patterns, client.patterns)):
+        """Drop every subscription of client (disconnect, RESET): it leaves the pubsub state."""
+        registries = ((self.channels, client.channels), (self.patterns, client.patterns), (self.shard_channels, client.shard_channels))
+        for registry, names in registries:
             for name in names:
                 subs = registry.get(name)
                 if subs is not None:
@@ -100,11 +112,15 @@ class Node:
                     if not subs:
                         del registry[name]
             names.clear()
+        if client.kind == "pubsub":
+            client.kind = "normal"
 
     # ---- dispatch ----------------------------------------------------
 
     def execute(self, c, argv):
         """Run one command for client c; its reply goes to c.out."""
+        if c.reply_mode is not None and self._run_with_reply_mode(c, argv):
+            return
         cmd = _BY_BYTES_GET(argv[0])
         if cmd is None:
             cmd = lookup(argv[0])
@@ -154,10 +170,31 @@ class Node:
         Kept as a plain attribute so the write hot path pays one attribute read."""
         self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or self.replication is not None
 
+    def _run_with_reply_mode(self, c, argv):
+        """CLIENT REPLY OFF/SKIP: run the command, then drop its reply (Redis's rules).
+
+        Returns False for the inner run, which executes normally.
+        """
+        if self._reply_mode_client is c:
+            return False
+        mode = c.reply_mode
+        if mode == "skip_next":  # CLIENT REPLY SKIP came just before: this command is silenced
+            mode = c.reply_mode = "skip"
+        mark = len(c.out)
+        self._reply_mode_client = c
+        try:
+            self.execute(c, argv)
+        finally:
+            self._reply_mode_client = None
+        new = c.reply_mode
+        if mode in ("off", "skip") and new != "on":
+            del c.out[mark:]
+        if new in ("on", "skip"):
+            c.reply_mode = None
+        return True
+
     def call(self, c, cmd, argv):
         """Run a command that passed the checks; time it, encode, feed monitors, propagate."""
-        if self.monitors:
-            self.feed_monitors(c, argv)
         keyspace = self.keyspace
         dirty_before = keyspace.dirty
         start = _perf_counter()
@@ -166,11 +203,15 @@ class Node:
         except CommandError as e:
             cmd.failed_calls += 1
             self.stats["total_error_replies"] += 1
+            count_error(self.error_counts, e.text)
             reply = Raw(b"-" + e.text.encode() + b"\r\n")
         usec = int((_perf_counter() - start) * 1_000_000)
         cmd.calls += 1
         cmd.usec += usec
-        c.last_cmd = cmd.name
+        c.last_cmd = cmd.name if not cmd.subcommands else _full_name(cmd, argv)
+        # Fed after the call, as Redis: SELECT shows its new db, AUTH its redacted password.
+        if self.monitors and not cmd.flags & _NOT_MONITORED:
+            self.feed_monitors(c, argv)
         if usec >= self.slowlog_threshold >= 0:
             self.record_slow(c, argv, usec)
         t = reply.__class__
@@ -178,6 +219,8 @@ class Node:
             c.out.append(reply)
         elif t is bytes:
             c.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        elif t is int:
+            c.out.append(b":%d\r\n" % reply)
         elif t is Block:
             c.blocked = reply
             self.block(c, reply)
@@ -187,11 +230,16 @@ class Node:
         if keyspace.dirty != dirty_before:
             if self.propagate_listeners and cmd.is_write:
                 self.propagate(c, argv)
-            if keyspace.ready_keys:
+            # Inside EXEC, blocked clients are served after the whole transaction.
+            if keyspace.ready_keys and not c.in_exec:
                 self.serve_blocked()
+        if c.propagate_as is not None:
+            # A rewrite not sent (no listener yet) must not leak into a later command.
+            c.propagate_as = None
 
     def _reply_error(self, c, text, cmd=None):
         self.stats["total_error_replies"] += 1
+        count_error(self.error_counts, text)
         if cmd is not None:
             cmd.rejected_calls += 1
         if c.multi is not None:
@@ -199,11 +247,24 @@ class Node:
         c.out.append(b"-" + text.encode("utf-8", "replace") + b"\r\n")
 
     def _queue(self, c, cmd, argv):
-        if _no_multi(cmd.name):
-            self._reply_error(c, "ERR %s inside MULTI is not allowed" % cmd.name.upper(), cmd)
+        """Queue a command inside MULTI. A refusal here (no-multi command, OOM,
+        READONLY, ...) is an error reply that also dooms the transaction (EXECABORT)."""
+        refusal = _NOT_IN_MULTI if "no_multi" in cmd.flags else self.refuse_queued(c, cmd)
+        if refusal:
+            self._reply_error(c, refusal, cmd)
             return
         c.multi.append((cmd, argv))
         c.out.append(_QUEUED)
+
+    def refuse_queued(self, c, cmd):
+        """Redis 7 runs its command checks before queueing: when over maxmemory,
+        every command but EXEC/DISCARD/QUIT/RESET is refused in MULTI, since
+        the queue itself grows memory; writes also meet READONLY and the rest."""
+        if self.config.values["maxmemory"] and self.eviction is not None and not self.eviction.make_room():
+            return OOM
+        if cmd.is_write and self.write_checks:
+            return self.refuse_write(c, cmd)
+        return None
 
     def refuse_write(self, c, cmd):
         """Why a write must be refused now (READONLY, OOM, ...), or None."""
@@ -217,14 +278,37 @@ class Node:
         return None
 
     def propagate(self, c, argv):
-        argvs = getattr(c, "propagate_as", None)
+        argvs = c.propagate_as
         if argvs is not None:
             c.propagate_as = None
         else:
             argvs = (argv,)
+        if self.exec_ops is not None:
+            self.exec_ops.extend((c.dbnum, one, False) for one in argvs)
+            return
         for listener in self.propagate_listeners:
             for one in argvs:
                 listener(c.dbnum, one)
+
+    def emit(self, dbnum, argv, repl_only=False):
+        """Feed one command to AOF and replicas (repl_only: to replicas alone, as
+        Redis does for PUBLISH); held back while an EXEC runs."""
+        if self.exec_ops is not None:
+            self.exec_ops.append((dbnum, argv, repl_only))
+            return
+        for listener in self.repl_listeners if repl_only else self.propagate_listeners:
+            listener(dbnum, argv)
+
+    def flush_exec_ops(self):
+        """Send what an EXEC produced. Redis 7.0 wraps it in MULTI ... EXEC when it is
+        more than one command (one command is atomic by itself)."""
+        ops, self.exec_ops = self.exec_ops, None
+        if not ops:
+            return
+        if len(ops) > 1:
+            ops = [(ops[0][0], [b"MULTI"], False), *ops, (ops[-1][0], [b"EXEC"], False)]
+        for dbnum, argv, repl_only in ops:
+            self.emit(dbnum, argv, repl_only)
 
     # ---- blocking ----------------------------------------------------
 
@@ -258,18 +342,26 @@ class Node:
         while ready:
             db, key = ready.pop(0)
             waiters = db.blocking.get(key)
-            while waiters:
-                client = waiters[0]
+            if not waiters:
+                continue
+            # A waiter that cannot be served (it waits for another type) is
+            # skipped, not a stop: the ones behind it may be servable.
+            for client in list(waiters):
                 if db.data.get(key) is None:
                     break
-                reply = client.blocked.retry(client)
+                blk = client.blocked
+                if blk is None:
+                    continue
+                blk.ready_key = key
+                reply = blk.retry(client)
                 if reply is None:
-                    break
+                    continue
                 self.cancel_block(client)
+                if client.propagate_as is not None:
+                    self.propagate(client, None)
                 client.blocked_reply = encode(reply, client.resp3)
                 if client.unblock is not None:
                     client.unblock()
-                waiters = db.blocking.get(key)
 
     def timeout_block(self, c):
         """The blocked client's timeout passed: its reply is the command's timeout reply."""
@@ -284,8 +376,7 @@ class Node:
         args = " ".join('"%s"' % _monitor_escape(a) for a in argv)
         line = b"+%.6f [%d %s] %s\r\n" % (now, c.dbnum, c.addr.encode(), args.encode())
         for m in list(self.monitors):
-            if m is not c:
-                m.push(line)
+            m.push(line)
 
     def record_slow(self, c, argv, usec):
         max_len = self.config.values["slowlog-max-len"]
@@ -333,6 +424,14 @@ def _new_stats():
     }
 
 
+def count_error(counts, text):
+    """Count an error reply under its code: the text before the first space (Redis looks
+    at most 31 characters in), or ERR when there is none."""
+    space = text.find(" ", 0, 31)
+    code = text[:space] if space >= 0 else "ERR"
+    counts[code] = counts.get(code, 0) + 1
+
+
 def _monitor_escape(arg: bytes) -> str:
     out = []
     for b in arg:
@@ -345,11 +444,24 @@ def _monitor_escape(arg: bytes) -> str:
             out.append("\\r")
         elif ch == "\t":
             out.append("\\t")
+        elif ch == "\a":
+            out.append("\\a")
+        elif ch == "\b":
+            out.append("\\b")
         elif 32 <= b < 127:
             out.append(ch)
         else:
             out.append("\\x%02x" % b)
     return "".join(out)
+
+
+def _full_name(cmd, argv) -> str:
+    """`client|list` for a container command's subcommand, as Redis names it."""
+    if len(argv) > 1:
+        sub = argv[1].lower().decode("utf-8", "replace")
+        if sub in cmd.subcommands:
+            return "%s|%s" % (cmd.name, sub)
+    return cmd.name
 
 
 def _unknown_command(argv) -> str:

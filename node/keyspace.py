@@ -90,7 +90,7 @@ def now_ms() -> int:
 
 
 class Database:
-    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "coll_sizes", "string_bytes", "_sample", "avg_ttl")
+    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "string_bytes", "_sample", "avg_ttl")
 
     def __init__(self, space, index: int):
         self.id = index
@@ -98,11 +98,14 @@ class Database:
         self.data = {}
         self.expires = {}
         self._heap = []
-        self.watched = {}  # key -> set of clients WATCHing it
+        # key -> {client: expired_at_watch} for clients WATCHing it (insertion-ordered).
+        self.watched = {}
         self.blocking = {}  # key -> deque of clients blocked on it
         self.access = {}  # key -> LRU clock (seconds) of last access
         self.freq = {}  # key -> LFU counter (only under an LFU policy)
+        self.freq_time = {}  # key -> LFU minutes clock of the counter's last decay
         self.coll_sizes = {}  # key -> estimated bytes, for collections
+        self.coll_bytes = 0  # sum of coll_sizes, kept as it changes (eviction reads it per write)
         self.string_bytes = 0
         self._sample = None
         self.avg_ttl = 0
@@ -112,17 +115,21 @@ class Database:
     def lookup(self, key):
         """The live value at key, or None. Expires lazily; records the access."""
         value = self.data.get(key)
+        space = self.space
         if value is None:
+            space.keyspace_misses += 1
             return None
         if self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= self.space.clock():
-                if not self.space.is_replica:
+            if when is not None and when <= space.clock():
+                if not space.is_replica:
                     self._expire_now(key)
+                space.keyspace_misses += 1
                 return None
-        self.access[key] = self.space.lru_clock
+        space.keyspace_hits += 1
+        self.access[key] = space.lru_clock
         if self.freq:
-            self.space.bump_freq(self, key)
+            space.bump_freq(self, key)
         return value
 
     def lookup_typed(self, key, cls):
@@ -171,12 +178,14 @@ class Database:
         if value.__class__ is bytes:
             self.string_bytes += len(value)
         else:
-            self.coll_sizes[key] = estimate_size(value)
+            self._set_coll_size(key, estimate_size(value))
         if self.expires and not keep_ttl:
             self.expires.pop(key, None)
         self.access[key] = space.lru_clock
-        if space.lfu:
-            self.freq.setdefault(key, 5)
+        if space.lfu and key not in self.freq:
+            # A new key starts at LFU_INIT_VAL; an overwrite keeps its counter (Redis's dbSetValue).
+            self.freq[key] = 5
+            self.freq_time[key] = space.lfu_minutes()
         if self.watched or self.blocking:
             self._signal(key)
 
@@ -184,7 +193,7 @@ class Database:
         """Store a new collection at key (known absent) without touching TTLs."""
         self.data[key] = value
         self.access[key] = self.space.lru_clock
-        self.coll_sizes[key] = 64
+        self._set_coll_size(key, 64)
 
     def delete(self, key) -> bool:
         """Remove key if present (expired or not). True if something was removed."""
@@ -196,6 +205,7 @@ class Database:
         self.access.pop(key, None)
         if self.freq:
             self.freq.pop(key, None)
+            self.freq_time.pop(key, None)
         self.modified(key)
         return True
 
@@ -203,7 +213,11 @@ class Database:
         if old.__class__ is bytes:
             self.string_bytes -= len(old)
         else:
-            self.coll_sizes.pop(key, None)
+            self.coll_bytes -= self.coll_sizes.pop(key, 0)
+
+    def _set_coll_size(self, key, size):
+        self.coll_bytes += size - self.coll_sizes.get(key, 0)
+        self.coll_sizes[key] = size
 
     def modified(self, key):
         """The single hook for every change to key (Redis's signalModifiedKey + dirty++)."""
@@ -216,19 +230,58 @@ class Database:
                 # Redis never keeps an empty collection: it deletes the key.
                 self.delete(key)
                 return
-            self.coll_sizes[key] = estimate_size(value)
+            self._set_coll_size(key, estimate_size(value))
 
     def _signal(self, key):
         """Break WATCHes on key and wake clients blocked on it."""
         clients = self.watched.get(key)
         if clients:
-            for client in clients:
-                client.dirty_cas = True
+            self._touch_watchers(key, clients)
         if key in self.blocking:
             self.space.ready_keys.append((self, key))
 
+    def key_is_expired(self, key) -> bool:
+        """Present with a deadline already past (Redis's keyIsExpired: no deletion)."""
+        when = self.expires.get(key)
+        return when is not None and when <= self.space.clock()
+
+    def _touch_watchers(self, key, clients):
+        """Redis 7.0's touchWatchedKey. A client that WATCHed the key while it was
+        already expired saw "no key": the expired key's deletion changes nothing for
+        it (the flag is cleared), and only a live value written there breaks its WATCH."""
+        for client, expired_at_watch in clients.items():
+            if expired_at_watch:
+                if key not in self.data:
+                    clients[client] = False
+                    continue
+                if self.key_is_expired(key):
+                    continue
+            client.dirty_cas = True
+
+    def touch_all_watchers(self, replaced_with=None):
+        """Redis 7.0's touchAllWatchedKeysInDb, for FLUSHDB/FLUSHALL (this db emptied)
+        and SWAPDB (its contents replaced_with another db's): a WATCH breaks when the
+        key existed here or will exist after, with the same expired-at-WATCH rules."""
+        for key, clients in self.watched.items():
+            here = key in self.data
+            there = replaced_with is not None and key in replaced_with.data
+            if not (here or there):
+                continue
+            for client, expired_at_watch in clients.items():
+                if expired_at_watch:
+                    if not there:
+                        clients[client] = False
+                        continue
+                    if replaced_with.key_is_expired(key):
+                        continue
+                elif not here and replaced_with.key_is_expired(key):
+                    clients[client] = True
+                    continue
+                client.dirty_cas = True
+
     def set_expire(self, key, when_ms: int):
-        """Set an absolute expiry. A deadline in the past deletes the key (on a master)."""
+        """Set an absolute expiry. A deadline already past is kept as is (the key then
+        reads as expired); deleting it at once is the caller's call, as EXPIRE does."""
         self.expires[key] = when_ms
         heapq.heappush(self._heap, (when_ms, key))
         if len(self._heap) > 64 and len(self._heap) > 2 * len(self.expires):
@@ -245,17 +298,16 @@ class Database:
     def flush(self):
         """Remove every key, breaking WATCHes on keys that existed."""
         if self.watched:
-            for key, clients in self.watched.items():
-                if key in self.data:
-                    for client in clients:
-                        client.dirty_cas = True
+            self.touch_all_watchers()
         self.space.dirty += len(self.data)
         self.data = {}
         self.expires = {}
         self._heap = []
         self.access = {}
         self.freq = {}
+        self.freq_time = {}
         self.coll_sizes = {}
+        self.coll_bytes = 0
         self.string_bytes = 0
         self._sample = None
 
@@ -276,8 +328,24 @@ class Database:
                 done += 1
         return done
 
+    def sample_avg_ttl(self, now: int):
+        """Redis's running estimate of the volatile keys' TTL (INFO keyspace avg_ttl):
+        the mean of a few sampled deadlines, mixed in with a weight of 2%."""
+        heap, expires = self._heap, self.expires
+        total = samples = 0
+        for _ in range(min(20, len(heap))):
+            when, key = heap[random.randrange(len(heap))]
+            if when > now and expires.get(key) == when:
+                total += when - now
+                samples += 1
+        if samples:
+            avg = total // samples
+            if self.avg_ttl == 0:
+                self.avg_ttl = avg
+            self.avg_ttl = (self.avg_ttl // 50) * 49 + avg // 50
+
     def memory(self) -> int:
-        return len(self.data) * (KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + self.string_bytes + sum(self.coll_sizes.values()) + len(self.expires) * 80
+        return len(self.data) * (KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + self.string_bytes + self.coll_bytes + len(self.expires) * 80
 
     def random_keys(self, count: int, volatile: bool = False) -> list:
         """Up to `count` random live-or-expired keys (eviction and RANDOMKEY sampling).
@@ -313,8 +381,11 @@ class Keyspace:
         self.dbs = [Database(self, i) for i in range(databases)]
         self.dirty = 0
         self.is_replica = False
+        self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the background cycle off
         self.lru_clock = int(self.clock() // 1000)
-        self.lfu = False
+        self.lfu = False  # an LFU maxmemory-policy is set: accesses bump db.freq
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1  # minutes per counter decrement, 0 = never decay
         self.ready_keys = []  # (db, key) pairs that blocked clients may be served from
         self.expired_keys = 0
         self.evicted_keys = 0
@@ -331,23 +402,47 @@ class Keyspace:
         """Refresh cached clocks (once per event-loop batch)."""
         self.lru_clock = int(self.clock() // 1000)
 
+    def lfu_minutes(self) -> int:
+        """Redis's LFUGetTimeInMinutes: a 16-bit minutes clock."""
+        return (self.lru_clock // 60) & 0xFFFF
+
+    def lfu_frequency(self, db, key) -> int:
+        """The key's LFU counter after decay (Redis's LFUDecrAndReturn; OBJECT FREQ)."""
+        counter = db.freq.get(key)
+        if counter is None:
+            return 5  # LFU_INIT_VAL: a key created without a counter (a new collection)
+        if self.lfu_decay_time:
+            last = db.freq_time.get(key, 0)
+            now = self.lfu_minutes()
+            elapsed = now - last if now >= last else 65535 - last + now
+            periods = elapsed // self.lfu_decay_time
+            counter = 0 if periods > counter else counter - periods
+        return counter
+
     def bump_freq(self, db, key):
-        """Redis's logarithmic LFU counter increment (lfu-log-factor 10)."""
-        counter = db.freq.get(key, 5)
+        """Redis's updateLFU on access: decay, then the logarithmic increment."""
+        counter = self.lfu_frequency(db, key)
         if counter < 255:
-            base = max(counter - 5, 0)
-            if random.random() < 1.0 / (base * 10 + 1):
+            base = counter - 5 if counter > 5 else 0
+            if random.random() < 1.0 / (base * self.lfu_log_factor + 1):
                 counter += 1
         db.freq[key] = counter
+        db.freq_time[key] = self.lfu_minutes()
 
     def active_expire_cycle(self, budget_keys: int = 200) -> int:
-        if self.is_replica:
+        """One run of active expiry (Redis's activeExpireCycle): in each database,
+        delete up to budget_keys keys whose deadline passed, soonest first, and
+        refresh avg_ttl. A replica deletes nothing: its master's DELs do."""
+        if self.is_replica or not self.active_expire_enabled:
             return 0
         now = self.clock()
         done = 0
         for db in self.dbs:
             if db.expires:
                 done += db.active_expire(now, budget_keys)
+                db.sample_avg_ttl(now)
+            elif db.avg_ttl:
+                db.avg_ttl = 0
         return done
 
     def memory(self) -> int:
@@ -356,11 +451,11 @@ class Keyspace:
     def swap(self, a: int, b: int):
         """SWAPDB: exchange contents; clients keep their db index."""
         da, db_ = self.dbs[a], self.dbs[b]
-        for d in (da, db_):
-            for key, clients in d.watched.items():
-                for client in clients:
-                    client.dirty_cas = True
-        fields = ("data", "expires", "_heap", "access", "freq", "coll_sizes", "string_bytes", "_sample")
+        if da.watched:
+            da.touch_all_watchers(db_)
+        if db_.watched:
+            db_.touch_all_watchers(da)
+        fields = ("data", "expires", "_heap", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "string_bytes", "_sample")
         for name in fields:
             va, vb = getattr(da, name), getattr(db_, name)
             setattr(da, name, vb)

@@ -68,23 +68,12 @@ _SMALL_INTS = [b":%d\r\n" % i for i in range(10000)]
 
 
 def format_double(value: float) -> bytes:
-    """Redis's double formatting (%.17g, then shortest round-trip, inf as inf)."""
+    """Redis 7.0's addReplyDouble text: printf %.17g (0.1 -> 0.10000000000000001), inf as inf."""
     if value == math.inf:
         return b"inf"
     if value == -math.inf:
         return b"-inf"
-    if value != value:
-        return b"nan"
-    if value.is_integer() and abs(value) < 1e17:
-        return b"%d" % int(value)
-    text = repr(value)
-    if "e" in text:
-        # Redis prints exponents as e+XX / e-XX (libc %g style).
-        mantissa, exp = text.split("e")
-        sign = "-" if exp.startswith("-") else "+"
-        digits = exp.lstrip("+-").rjust(2, "0")
-        text = "%se%s%s" % (mantissa, sign, digits)
-    return text.encode()
+    return b"%.17g" % value
 
 
 def format_resp3_double(value: float) -> bytes:

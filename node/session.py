@@ -11,13 +11,16 @@ class Block:
     when the timeout passes.
     """
 
-    __slots__ = ("keys", "timeout", "retry", "on_timeout")
+    __slots__ = ("keys", "timeout", "retry", "on_timeout", "ready_key")
 
     def __init__(self, keys, timeout, retry, on_timeout):
         self.keys = keys
         self.timeout = timeout  # seconds, 0 = forever
         self.retry = retry
         self.on_timeout = on_timeout
+        # The key serve_blocked is serving when it calls retry: Redis 7.0 serves
+        # a client blocked on several keys from the one that became ready.
+        self.ready_key = None
 
 
 class Client:
@@ -41,10 +44,13 @@ class Client:
         self.multi_error = False
         self.in_exec = False  # running queued commands inside EXEC: blocking commands must not block
         self.propagate_as = None  # argvs to propagate instead of the command as sent
-        self.watched = []  # (db, key, existed_with_ttl) WATCHed keys
+        self.watched = []  # (db, key) WATCHed keys; db.watched[key][client] holds expired-at-WATCH
         self.dirty_cas = False
-        self.channels = set()
-        self.patterns = set()
+        # Subscriptions as insertion-ordered sets (dicts of None): UNSUBSCRIBE and
+        # PUNSUBSCRIBE without arguments reply in subscription order.
+        self.channels = {}
+        self.patterns = {}
+        self.shard_channels = {}
         self.kind = "normal"  # normal | pubsub | replica | master
         self.monitor = False
         self.no_evict = False
@@ -61,6 +67,9 @@ class Client:
         self.kill = None  # callback set by the I/O layer to close the connection now
         self.wake = None  # callback set by the I/O layer: out has data from another client
         self.query_buf = 0
+        self.read_buf_size = 0  # set by the I/O layer: bytes it reads at a time (CLIENT LIST rbs)
+        self.read_buf_peak = 0  # set by the I/O layer: largest read so far (CLIENT LIST rbp)
+        self.reply_mode = None  # CLIENT REPLY: None (on), "off", "skip" (this command), "on" (just re-enabled)
         self.flags_extra = ""
 
     @property
@@ -73,6 +82,8 @@ class Client:
 
     def push(self, data: bytes):
         """Queue bytes for this client from elsewhere (pub/sub, MONITOR, unblocking)."""
+        if self.reply_mode == "off":
+            return  # CLIENT REPLY OFF silences everything, pushed messages included
         self.out.append(data)
         self.out_bytes += len(data)
         self.node.check_output_limits(self)
@@ -80,10 +91,10 @@ class Client:
             self.wake()
 
     def unwatch_all(self):
-        for db, key, _ in self.watched:
+        for db, key in self.watched:
             clients = db.watched.get(key)
             if clients is not None:
-                clients.discard(self)
+                clients.pop(self, None)
                 if not clients:
                     del db.watched[key]
         self.watched = []

@@ -41,16 +41,20 @@ def parse_float(raw: bytes, error: str = NOT_FLOAT, allow_nan: bool = False) -> 
 
 
 def parse_timeout(raw: bytes) -> float:
-    """Blocking command timeout in seconds (float allowed, negative refused)."""
-    try:
-        value = parse_float(raw, "ERR timeout is not a float or out of range")
-    except CommandError:
-        raise
-    if value < 0:
+    """Blocking command timeout in seconds, 0 = forever, as Redis 7.0 reads it.
+
+    Redis converts to milliseconds rounding up into a 64-bit integer: a tiny
+    negative like -0.0001 becomes 0 (block forever), a tiny positive becomes
+    1 ms, and anything past the 64-bit range (inf, 1e16) wraps negative.
+    """
+    value = parse_float(raw, "ERR timeout is not a float or out of range")
+    ms = value * 1000.0
+    if math.isinf(ms) or ms >= 9223372036854775808.0:
         raise CommandError("ERR timeout is negative")
-    if math.isinf(value):
-        raise CommandError("ERR timeout is not a float or out of range")
-    return value
+    ms = math.ceil(ms)
+    if ms < 0:
+        raise CommandError("ERR timeout is negative")
+    return ms / 1000.0
 
 
 def lower(raw: bytes) -> bytes:

@@ -10,7 +10,10 @@ node.resp for the values). It runs atomically between awaits, like a command
 in Redis's single thread. It raises node.errors.CommandError for error replies.
 """
 
+import time
 from dataclasses import dataclass, field
+
+from ..errors import CommandError
 
 # Flags, as COMMAND INFO reports them.
 WRITE = "write"
@@ -47,6 +50,12 @@ class Command:
     subcommands: dict = field(default_factory=dict)
     # Called with argv to list key indexes when positions are not fixed (movablekeys).
     key_finder: object = None
+    # Metadata for COMMAND INFO / DOCS and ACLs (rendered by node.commands.meta).
+    acl: tuple = None  # explicit ACL categories without '@'; None derives them from the group
+    tips: tuple = ()  # Redis's command tips ("nondeterministic_output", "request_policy:...")
+    key_flags: tuple = None  # flags of the key spec derived from first/last/step ("RW", "insert", ...)
+    key_specs: list = None  # full key specs in COMMAND INFO's shape, when derivation is not enough
+    docs: dict = None  # complexity, history, arguments, doc_flags, deprecated_since, replaced_by
     # Precomputed for the hot path.
     is_write: bool = False
     denyoom: bool = False
@@ -77,8 +86,8 @@ BY_BYTES: dict = {}
 _SUBSCRIBE_CONTEXT = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset", "ssubscribe", "sunsubscribe"}
 
 
-def command(name, arity, flags="", first=0, last=0, step=0, group="generic", summary="", since="1.0.0", key_finder=None):
-    """Register a command. `flags` is a space-separated string of flag names."""
+def command(name, arity, flags="", first=0, last=0, step=0, group="generic", summary="", since="1.0.0", key_finder=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None):
+    """Register a command. `flags`, `acl`, `tips` and `key_flags` are space-separated strings."""
     flag_set = frozenset(flags.split())
 
     def register(fn):
@@ -95,6 +104,7 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
             since=since,
             key_finder=key_finder,
         )
+        _set_meta(cmd, acl, tips, key_flags, key_specs, docs)
         cmd.is_write = WRITE in flag_set
         cmd.denyoom = DENYOOM in flag_set
         cmd.no_auth = NO_AUTH in flag_set
@@ -107,12 +117,45 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
     return register
 
 
-def subcommand(parent, name, arity, flags="", first=0, last=0, step=0, summary=""):
-    """Describe a subcommand (for COMMAND INFO/DOCS); the parent's function dispatches it."""
+def subcommand(parent, name, arity, flags="", first=0, last=0, step=0, summary="", since=None, fn=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None, key_finder=None):
+    """Describe a subcommand (for COMMAND INFO/DOCS). The parent's function dispatches it,
+    itself or (when `fn` is given) through run_subcommand."""
     cmd = COMMANDS[parent]
-    sub = Command(name="%s|%s" % (parent, name), fn=None, arity=arity, flags=frozenset(flags.split()), first_key=first, last_key=last, step=step, group=cmd.group, summary=summary)
+    sub = Command(name="%s|%s" % (parent, name), fn=fn, arity=arity, flags=frozenset(flags.split()), first_key=first, last_key=last, step=step, group=cmd.group, summary=summary, since=since or cmd.since, key_finder=key_finder)
+    _set_meta(sub, acl, tips, key_flags, key_specs, docs)
+    sub.is_write = WRITE in sub.flags
     cmd.subcommands[name] = sub
     return sub
+
+
+def _set_meta(cmd, acl, tips, key_flags, key_specs, docs):
+    cmd.acl = tuple(acl.split()) if acl is not None else None
+    cmd.tips = tuple(tips.split())
+    cmd.key_flags = tuple(key_flags.split()) if key_flags else None
+    cmd.key_specs = key_specs
+    cmd.docs = docs
+
+
+def run_subcommand(c, argv):
+    """Run a container command's subcommand registered with `fn`, with Redis's checks
+    (unknown subcommand, the subcommand's arity) and its own INFO commandstats."""
+    parent = lookup(argv[0])
+    sub = parent.subcommands.get(argv[1].decode("utf-8", "replace").lower())
+    if sub is None or sub.fn is None:
+        raise CommandError("ERR unknown subcommand '%s'. Try %s HELP." % (argv[1].decode("utf-8", "replace")[:128], argv[0].decode("utf-8", "replace").upper()))
+    n = len(argv)
+    if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
+        sub.rejected_calls += 1
+        raise CommandError("ERR wrong number of arguments for '%s' command" % sub.name)
+    start = time.perf_counter()
+    try:
+        return sub.fn(c, argv)
+    except CommandError:
+        sub.failed_calls += 1
+        raise
+    finally:
+        sub.calls += 1
+        sub.usec += int((time.perf_counter() - start) * 1_000_000)
 
 
 def lookup(name: bytes):

@@ -1,0 +1,1 @@
+"""Persistence: RDB snapshots and the AOF, in Redis's own formats."""
