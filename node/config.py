@@ -28,6 +28,8 @@ def parse_memory(text: str) -> int:
     m = re.fullmatch(r"(-?\d+)([a-z]*)", text.strip().lower())
     if not m or m.group(2) not in _MEMORY_UNITS:
         raise ConfigError("argument must be a memory value")
+    if m.group(1).startswith("-"):
+        raise ConfigError("argument must be a memory value")
     return int(m.group(1)) * _MEMORY_UNITS[m.group(2)]
 
 
@@ -40,12 +42,19 @@ def parse_bool(text: str) -> bool:
     raise ConfigError("argument must be 'yes' or 'no'")
 
 
+INT_MAX = 2**31 - 1
+LLONG_MAX = 2**63 - 1
+
+
 class Directive:
     """kind: int | memory | bool | str | enum | save | list | obuf | replicaof"""
 
     def __init__(self, name, kind, default, lo=None, hi=None, choices=None, immutable=False, alias=None):
         self.name = name
         self.kind = kind
+        if hi is None and kind in ("int", "memory"):
+            # Redis's bounds when a directive names none: INT_MAX, or LLONG_MAX for sizes.
+            hi = INT_MAX if kind == "int" else LLONG_MAX
         self.lo, self.hi = lo, hi
         self.choices = choices
         self.immutable = immutable
@@ -147,7 +156,7 @@ def parse_obuf(text: str, current=None):
 
 
 _OBUF_DEFAULT = {"normal": (0, 0, 0), "slave": (256 * 1024**2, 64 * 1024**2, 60), "pubsub": (32 * 1024**2, 8 * 1024**2, 60)}
-_POLICIES = ["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-random", "allkeys-random", "volatile-ttl", "noeviction"]
+_POLICIES = ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]
 
 _DIRECTIVES = [
     Directive("port", "int", 6379, 0, 65535),
@@ -159,7 +168,7 @@ _DIRECTIVES = [
     Directive("appendonly", "bool", False),
     Directive("appendfilename", "str", "appendonly.aof", immutable=True),
     Directive("appenddirname", "str", "appendonlydir", immutable=True),
-    Directive("appendfsync", "enum", "everysec", choices=["always", "everysec", "no"]),
+    Directive("appendfsync", "enum", "everysec", choices=["everysec", "always", "no"]),
     Directive("aof-load-truncated", "bool", True),
     Directive("aof-use-rdb-preamble", "bool", True),
     Directive("rdbcompression", "bool", True),
@@ -172,7 +181,7 @@ _DIRECTIVES = [
     Directive("maxclients", "int", 10000, 1, 1 << 30),
     Directive("maxmemory", "memory", 0, 0),
     Directive("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
-    Directive("maxmemory-samples", "int", 5, 1, 64),
+    Directive("maxmemory-samples", "int", 5, 1),
     Directive("lfu-log-factor", "int", 10, 0),
     Directive("lfu-decay-time", "int", 1, 0),
     Directive("timeout", "int", 0, 0),
@@ -203,9 +212,9 @@ _DIRECTIVES = [
     Directive("pidfile", "str", "", immutable=True),
     Directive("daemonize", "bool", False, immutable=True),
     Directive("supervised", "enum", "no", choices=["upstart", "systemd", "auto", "no"], immutable=True),
-    Directive("slowlog-log-slower-than", "int", 10000, -1),
-    Directive("slowlog-max-len", "int", 128, 0),
-    Directive("latency-monitor-threshold", "int", 0, 0),
+    Directive("slowlog-log-slower-than", "int", 10000, -1, LLONG_MAX),
+    Directive("slowlog-max-len", "int", 128, 0, LLONG_MAX),
+    Directive("latency-monitor-threshold", "int", 0, 0, LLONG_MAX),
     Directive("hz", "int", 10, 1, 500),
     Directive("notify-keyspace-events", "str", ""),
     Directive("io-threads", "int", 1, 1, 128, immutable=True),
@@ -216,13 +225,13 @@ _DIRECTIVES = [
     Directive("lazyfree-lazy-user-flush", "bool", False),
     Directive("list-max-listpack-size", "int", -2, alias="list-max-ziplist-size"),
     Directive("list-compress-depth", "int", 0, 0),
-    Directive("hash-max-listpack-entries", "int", 512, 0, alias="hash-max-ziplist-entries"),
-    Directive("hash-max-listpack-value", "int", 64, 0, alias="hash-max-ziplist-value"),
-    Directive("set-max-intset-entries", "int", 512, 0),
-    Directive("set-max-listpack-entries", "int", 128, 0),
-    Directive("set-max-listpack-value", "int", 64, 0),
-    Directive("zset-max-listpack-entries", "int", 128, 0, alias="zset-max-ziplist-entries"),
-    Directive("zset-max-listpack-value", "int", 64, 0, alias="zset-max-ziplist-value"),
+    Directive("hash-max-listpack-entries", "int", 512, 0, LLONG_MAX, alias="hash-max-ziplist-entries"),
+    Directive("hash-max-listpack-value", "int", 64, 0, LLONG_MAX, alias="hash-max-ziplist-value"),
+    Directive("set-max-intset-entries", "int", 512, 0, LLONG_MAX),
+    Directive("set-max-listpack-entries", "int", 128, 0, LLONG_MAX),
+    Directive("set-max-listpack-value", "int", 64, 0, LLONG_MAX),
+    Directive("zset-max-listpack-entries", "int", 128, 0, LLONG_MAX, alias="zset-max-ziplist-entries"),
+    Directive("zset-max-listpack-value", "int", 64, 0, LLONG_MAX, alias="zset-max-ziplist-value"),
     Directive("activerehashing", "bool", True),
     Directive("stop-writes-on-bgsave-error", "bool", True),
     Directive("always-show-logo", "bool", False),

@@ -7,8 +7,8 @@ whole node can run on in-memory streams under MockClock in tests.
 """
 
 import math
-import os
 import signal
+import socket
 import time
 
 import trio
@@ -36,12 +36,8 @@ class Server:
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
             for host in config["bind"]:
-                host = host.lstrip("-")
-                if host in ("*", "::*"):
-                    host = None if host == "*" else "::"
-                listeners = await trio.open_tcp_listeners(config["port"], host=host, backlog=config["tcp-backlog"])
-                self.listeners.extend(listeners)
-            self.ports = sorted({l.socket.getsockname()[1] for l in self.listeners})
+                self.listeners.append(_open_listener(host.lstrip("-"), config["port"], config["tcp-backlog"]))
+            self.ports = sorted({l.getsockname()[1] for l in self.listeners})
             for listener in self.listeners:
                 nursery.start_soon(self._accept_loop, listener)
             nursery.start_soon(self._cron)
@@ -53,49 +49,51 @@ class Server:
 
     async def _accept_loop(self, listener):
         while True:
+            await trio.lowlevel.wait_readable(listener)
             try:
-                stream = await listener.accept()
+                sock, _ = listener.accept()
+            except BlockingIOError:
+                continue
             except OSError as e:
                 self.log.warning("Accepting client connection: %s" % e)
                 await trio.sleep(0.01)
                 continue
-            self.nursery.start_soon(self._serve_tcp, stream)
+            self.nursery.start_soon(self._serve_socket, sock)
 
-    async def _serve_tcp(self, stream):
-        sock = stream.socket
+    async def _serve_socket(self, sock):
         try:
-            peer = sock.getpeername()
-            local = sock.getsockname()
-            addr = "%s:%d" % (peer[0], peer[1])
-            laddr = "%s:%d" % (local[0], local[1])
-            fd = sock.fileno()
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer, local = sock.getpeername(), sock.getsockname()
         except OSError:
-            await stream.aclose()
+            sock.close()
             return
         if self.node.config["tcp-keepalive"]:
             _set_keepalive(sock, self.node.config["tcp-keepalive"])
-        await self.serve_stream(stream, addr, laddr, fd)
-
-    # ---- one connection ----------------------------------------------
+        addr = "%s:%d" % (peer[0], peer[1])
+        laddr = "%s:%d" % (local[0], local[1])
+        await self._serve(_SocketIO(sock), addr, laddr, sock.fileno())
 
     async def serve_stream(self, stream, addr="", laddr="", fd=-1):
+        """Serve one client over any trio stream (in-memory streams in simulations)."""
+        await self._serve(_StreamIO(stream), addr, laddr, fd)
+
+    async def _serve(self, io, addr, laddr, fd):
         node = self.node
-        if len(node.clients) >= node.config["maxclients"]:
-            node.stats["rejected_connections"] += 1
-            try:
-                await stream.send_all(b"-ERR max number of clients reached\r\n")
-            except trio.BrokenResourceError:
-                pass
-            await stream.aclose()
-            return
-        client = node.new_client(addr, laddr, fd)
-        conn = _Connection(self, client, stream)
         try:
-            await conn.run()
+            if len(node.clients) >= node.config["maxclients"]:
+                node.stats["rejected_connections"] += 1
+                await io.send(b"-ERR max number of clients reached\r\n")
+                return
+            client = node.new_client(addr, laddr, fd)
+            try:
+                await _Connection(self, client, io).run()
+            finally:
+                node.remove_client(client)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
         finally:
-            node.remove_client(client)
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
+            await io.close()
 
     # ---- periodic work -----------------------------------------------
 
@@ -138,7 +136,8 @@ class Server:
             if hasattr(result, "__await__"):
                 await result
         for listener in self.listeners:
-            await listener.aclose()
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
         self.log.warning("Redis is now ready to exit, bye bye...")
         self.nursery.cancel_scope.cancel()
 
@@ -146,11 +145,11 @@ class Server:
 class _Connection:
     """The read-run-write loop for one client."""
 
-    def __init__(self, server, client, stream):
+    def __init__(self, server, client, io):
         self.server = server
         self.node = server.node
         self.client = client
-        self.stream = stream
+        self.io = io
         self.sending = False
         self.push_event = trio.Event()
         config = self.node.config
@@ -188,7 +187,7 @@ class _Connection:
                 client.out.clear()
                 client.out_bytes = 0
                 self.node.stats["total_net_output_bytes"] += len(data)
-                await self.stream.send_all(data)
+                await self.io.send(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             client.closing = True
             client.out.clear()
@@ -199,7 +198,7 @@ class _Connection:
         node, client, reader = self.node, self.client, self.reader
         stats = node.stats
         execute = node.execute
-        receive = self.stream.receive_some
+        receive = self.io.recv
         while not client.closing:
             try:
                 data = await self._receive(receive)
@@ -229,9 +228,9 @@ class _Connection:
     async def _receive(self, receive):
         limit = self.node.config["timeout"]
         if not limit or self.client.kind != "normal":
-            return await receive(_READ_SIZE)
+            return await receive()
         with trio.move_on_after(limit):
-            return await receive(_READ_SIZE)
+            return await receive()
         return b""
 
     async def _wait_unblocked(self):
@@ -264,8 +263,6 @@ class _Connection:
 
 
 def _set_keepalive(sock, seconds):
-    import socket
-
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         if hasattr(socket, "TCP_KEEPIDLE"):
@@ -274,3 +271,95 @@ def _set_keepalive(sock, seconds):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
     except OSError:
         pass
+
+
+def _open_listener(host, port, backlog):
+    """A non-blocking listening socket; "*" means every IPv4 address, "::*" every IPv6 one."""
+    if host in ("*", "0.0.0.0"):
+        family, host = socket.AF_INET, "0.0.0.0"
+    elif host in ("::*", "::"):
+        family, host = socket.AF_INET6, "::"
+    else:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _SocketIO:
+    """Bytes in and out of a plain non-blocking socket, with trio's readiness waits.
+
+    The hot path: try the syscall first and wait only when it would block.
+    trio's SocketStream yields to the scheduler after every successful call;
+    here a connection yields when it must wait for its client, plus one
+    checkpoint per batch so a flooding client cannot starve the others.
+    """
+
+    __slots__ = ("sock", "_recv", "_send")
+
+    def __init__(self, sock):
+        self.sock = sock
+        self._recv = sock.recv
+        self._send = sock.send
+
+    async def recv(self) -> bytes:
+        while True:
+            try:
+                return self._recv(_READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                await trio.lowlevel.wait_readable(self.sock)
+            except OSError:
+                return b""
+
+    async def send(self, data: bytes):
+        try:
+            sent = self._send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as e:
+            raise trio.BrokenResourceError(str(e)) from None
+        if sent < len(data):
+            await self._send_rest(memoryview(data)[sent:])
+        await trio.lowlevel.checkpoint()
+
+    async def _send_rest(self, view):
+        while view:
+            await trio.lowlevel.wait_writable(self.sock)
+            try:
+                view = view[self._send(view) :]
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError as e:
+                raise trio.BrokenResourceError(str(e)) from None
+
+    async def close(self):
+        trio.lowlevel.notify_closing(self.sock)
+        self.sock.close()
+
+
+class _StreamIO:
+    """The same interface over any trio stream (memory streams in simulations)."""
+
+    __slots__ = ("stream",)
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    async def recv(self) -> bytes:
+        return await self.stream.receive_some(_READ_SIZE)
+
+    async def send(self, data: bytes):
+        await self.stream.send_all(data)
+
+    async def close(self):
+        with trio.CancelScope(shield=True):
+            await self.stream.aclose()

@@ -15,7 +15,8 @@ from ..glob import compile_pattern
 from ..keyspace import HashValue, ListValue, SetValue, type_name
 from ..scan import scan as scan_items
 from .args import INT64_MAX, INT64_MIN, parse_int
-from .table import command, subcommand
+from .keys_meta import DOCS, KEY_SPECS, MULTI_KEY_TIPS
+from .table import command, run_subcommand, subcommand
 
 _SAME_OBJECT = "ERR source and destination objects are the same"
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -41,12 +42,12 @@ def _db_index(c, raw: bytes):
 # ---- existence and type ---------------------------------------------------
 
 
-@command("del", -2, "write", 1, -1, 1, group="generic", summary="Delete a key")
+@command("del", -2, "write", 1, -1, 1, group="generic", summary="Delete a key", key_flags="RM delete", tips=MULTI_KEY_TIPS, docs=DOCS["del"])
 def del_cmd(c, argv):
     return _delete_keys(c.db, argv)
 
 
-@command("unlink", -2, "write fast", 1, -1, 1, group="generic", since="4.0.0", summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.")
+@command("unlink", -2, "write fast", 1, -1, 1, group="generic", since="4.0.0", summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", key_flags="RM delete", tips=MULTI_KEY_TIPS, docs=DOCS["unlink"])
 def unlink_cmd(c, argv):
     return _delete_keys(c.db, argv)
 
@@ -64,20 +65,20 @@ def _delete_keys(db, argv) -> int:
     return deleted
 
 
-@command("exists", -2, "readonly fast", 1, -1, 1, group="generic", summary="Determine if a key exists")
+@command("exists", -2, "readonly fast", 1, -1, 1, group="generic", summary="Determine if a key exists", key_flags="RO", tips=MULTI_KEY_TIPS, docs=DOCS["exists"])
 def exists_cmd(c, argv):
     peek = c.db.peek
     # A key named twice counts twice.
     return sum(1 for key in argv[1:] if peek(key) is not None)
 
 
-@command("touch", -2, "readonly fast", 1, -1, 1, group="generic", since="3.2.1", summary="Alters the last access time of a key(s). Returns the number of existing keys specified.")
+@command("touch", -2, "readonly fast", 1, -1, 1, group="generic", since="3.2.1", summary="Alters the last access time of a key(s). Returns the number of existing keys specified.", key_flags="RO", tips=MULTI_KEY_TIPS, docs=DOCS["touch"])
 def touch_cmd(c, argv):
     lookup = c.db.lookup
     return sum(1 for key in argv[1:] if lookup(key) is not None)
 
 
-@command("type", 2, "readonly fast", 1, 1, 1, group="generic", summary="Determine the type stored at key")
+@command("type", 2, "readonly fast", 1, 1, 1, group="generic", summary="Determine the type stored at key", key_flags="RO", docs=DOCS["type"])
 def type_cmd(c, argv):
     value = c.db.peek(argv[1])
     return _TYPE_REPLIES["none" if value is None else type_name(value)]
@@ -86,7 +87,7 @@ def type_cmd(c, argv):
 # ---- iteration ------------------------------------------------------------
 
 
-@command("keys", 2, "readonly", 0, 0, 0, group="generic", summary="Find all keys matching the given pattern")
+@command("keys", 2, "readonly", 0, 0, 0, group="generic", summary="Find all keys matching the given pattern", acl="keyspace dangerous", tips="request_policy:all_shards nondeterministic_output_order", docs=DOCS["keys"])
 def keys_cmd(c, argv):
     db = c.db
     pattern = argv[1]
@@ -140,7 +141,7 @@ def parse_scan_options(argv, start: int, allow_type: bool):
     return count, pattern, type_filter
 
 
-@command("scan", -2, "readonly", 0, 0, 0, group="generic", since="2.8.0", summary="Incrementally iterate the keys space")
+@command("scan", -2, "readonly", 0, 0, 0, group="generic", since="2.8.0", summary="Incrementally iterate the keys space", tips="nondeterministic_output request_policy:special", docs=DOCS["scan"])
 def scan_cmd(c, argv):
     cursor = parse_cursor(argv[1])
     count, pattern, type_filter = parse_scan_options(argv, 2, True)
@@ -157,7 +158,7 @@ def scan_cmd(c, argv):
     return [b"%d" % cursor, found]
 
 
-@command("randomkey", 1, "readonly", 0, 0, 0, group="generic", summary="Return a random key from the keyspace")
+@command("randomkey", 1, "readonly", 0, 0, 0, group="generic", summary="Return a random key from the keyspace", tips="request_policy:all_shards nondeterministic_output", docs=DOCS["randomkey"])
 def randomkey_cmd(c, argv):
     db = c.db
     replica = db.space.is_replica
@@ -180,13 +181,13 @@ def randomkey_cmd(c, argv):
 # ---- renaming, copying, moving -------------------------------------------
 
 
-@command("rename", 3, "write", 1, 2, 1, group="generic", summary="Rename a key")
+@command("rename", 3, "write", 1, 2, 1, group="generic", summary="Rename a key", key_specs=KEY_SPECS["rename"], docs=DOCS["rename"])
 def rename_cmd(c, argv):
     _rename(c.db, argv[1], argv[2], False)
     return resp.OK
 
 
-@command("renamenx", 3, "write fast", 1, 2, 1, group="generic", summary="Rename a key, only if the new key does not exist")
+@command("renamenx", 3, "write fast", 1, 2, 1, group="generic", summary="Rename a key, only if the new key does not exist", key_specs=KEY_SPECS["renamenx"], docs=DOCS["renamenx"])
 def renamenx_cmd(c, argv):
     return 1 if _rename(c.db, argv[1], argv[2], True) else 0
 
@@ -221,7 +222,7 @@ def _relocate(src_db, src, dst_db, dst, value):
     src_db.delete(src)
 
 
-@command("copy", -3, "write denyoom", 1, 2, 1, group="generic", since="6.2.0", summary="Copy a key")
+@command("copy", -3, "write denyoom", 1, 2, 1, group="generic", since="6.2.0", summary="Copy a key", key_specs=KEY_SPECS["copy"], docs=DOCS["copy"])
 def copy_cmd(c, argv):
     src_db = dst_db = c.db
     replace = False
@@ -264,7 +265,7 @@ def duplicate(value):
     return value.copy()
 
 
-@command("move", 3, "write fast", 1, 1, 1, group="generic", summary="Move a key to another database")
+@command("move", 3, "write fast", 1, 1, 1, group="generic", summary="Move a key to another database", docs=DOCS["move"])
 def move_cmd(c, argv):
     src_db = c.db
     dst_db = _db_index(c, argv[2])
@@ -344,22 +345,22 @@ def _expire_generic(c, argv, name: str, relative: bool, unit_ms: int):
     return 1
 
 
-@command("expire", -3, "write fast", 1, 1, 1, group="generic", summary="Set a key's time to live in seconds")
+@command("expire", -3, "write fast", 1, 1, 1, group="generic", summary="Set a key's time to live in seconds", key_flags="RW update", docs=DOCS["expire"])
 def expire_cmd(c, argv):
     return _expire_generic(c, argv, "expire", True, 1000)
 
 
-@command("pexpire", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0", summary="Set a key's time to live in milliseconds")
+@command("pexpire", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0", summary="Set a key's time to live in milliseconds", key_flags="RW update", docs=DOCS["pexpire"])
 def pexpire_cmd(c, argv):
     return _expire_generic(c, argv, "pexpire", True, 1)
 
 
-@command("expireat", -3, "write fast", 1, 1, 1, group="generic", since="1.2.0", summary="Set the expiration for a key as a UNIX timestamp")
+@command("expireat", -3, "write fast", 1, 1, 1, group="generic", since="1.2.0", summary="Set the expiration for a key as a UNIX timestamp", key_flags="RW update", docs=DOCS["expireat"])
 def expireat_cmd(c, argv):
     return _expire_generic(c, argv, "expireat", False, 1000)
 
 
-@command("pexpireat", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0", summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds")
+@command("pexpireat", -3, "write fast", 1, 1, 1, group="generic", since="2.6.0", summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds", key_flags="RW update", docs=DOCS["pexpireat"])
 def pexpireat_cmd(c, argv):
     return _expire_generic(c, argv, "pexpireat", False, 1)
 
@@ -378,27 +379,27 @@ def _ttl_generic(c, key, absolute: bool, in_ms: bool) -> int:
     return ttl if in_ms else (ttl + 500) // 1000
 
 
-@command("ttl", 2, "readonly fast", 1, 1, 1, group="generic", summary="Get the time to live for a key in seconds")
+@command("ttl", 2, "readonly fast", 1, 1, 1, group="generic", summary="Get the time to live for a key in seconds", tips="nondeterministic_output", docs=DOCS["ttl"])
 def ttl_cmd(c, argv):
     return _ttl_generic(c, argv[1], False, False)
 
 
-@command("pttl", 2, "readonly fast", 1, 1, 1, group="generic", since="2.6.0", summary="Get the time to live for a key in milliseconds")
+@command("pttl", 2, "readonly fast", 1, 1, 1, group="generic", since="2.6.0", summary="Get the time to live for a key in milliseconds", tips="nondeterministic_output", docs=DOCS["pttl"])
 def pttl_cmd(c, argv):
     return _ttl_generic(c, argv[1], False, True)
 
 
-@command("expiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0", summary="Get the expiration Unix timestamp for a key")
+@command("expiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0", summary="Get the expiration Unix timestamp for a key", docs=DOCS["expiretime"])
 def expiretime_cmd(c, argv):
     return _ttl_generic(c, argv[1], True, False)
 
 
-@command("pexpiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0", summary="Get the expiration Unix timestamp for a key in milliseconds")
+@command("pexpiretime", 2, "readonly fast", 1, 1, 1, group="generic", since="7.0.0", summary="Get the expiration Unix timestamp for a key in milliseconds", docs=DOCS["pexpiretime"])
 def pexpiretime_cmd(c, argv):
     return _ttl_generic(c, argv[1], True, True)
 
 
-@command("persist", 2, "write fast", 1, 1, 1, group="generic", since="2.2.0", summary="Remove the expiration from a key")
+@command("persist", 2, "write fast", 1, 1, 1, group="generic", since="2.2.0", summary="Remove the expiration from a key", key_flags="RW update", docs=DOCS["persist"])
 def persist_cmd(c, argv):
     db = c.db
     if db.lookup(argv[1]) is None:
@@ -431,51 +432,57 @@ _NO_LFU = "ERR An LFU maxmemory policy is not selected, access frequency not tra
 _LFU_NO_IDLE = "ERR An LFU maxmemory policy is selected, idle time not tracked. " + _SWITCH_NOTE
 
 
-def _object_encoding(c, key, value):
-    return encoding_of(value, c.node.config.values).encode()
+def _object_value(c, argv):
+    """OBJECT looks without touching: its answer must not change the access data."""
+    return c.db.peek(argv[2])
 
 
-def _object_refcount(c, key, value):
-    return refcount_of(value, c.node.config.values)
+def object_encoding(c, argv):
+    value = _object_value(c, argv)
+    return None if value is None else encoding_of(value, c.node.config.values).encode()
 
 
-def _object_freq(c, key, value):
+def object_refcount(c, argv):
+    value = _object_value(c, argv)
+    return None if value is None else refcount_of(value, c.node.config.values)
+
+
+def object_freq(c, argv):
+    if _object_value(c, argv) is None:
+        return None
     if not c.node.config.values["maxmemory-policy"].endswith("lfu"):
         raise CommandError(_NO_LFU)
-    return c.db.space.lfu_frequency(c.db, key)
+    return c.db.space.lfu_frequency(c.db, argv[2])
 
 
-def _object_idletime(c, key, value):
+def object_idletime(c, argv):
+    if _object_value(c, argv) is None:
+        return None
     if c.node.config.values["maxmemory-policy"].endswith("lfu"):
         raise CommandError(_LFU_NO_IDLE)
     space = c.db.space
-    return max(0, space.lru_clock - c.db.access.get(key, space.lru_clock))
+    return max(0, space.lru_clock - c.db.access.get(argv[2], space.lru_clock))
 
 
-_OBJECT_SUBCOMMANDS = {b"encoding": _object_encoding, b"refcount": _object_refcount, b"freq": _object_freq, b"idletime": _object_idletime}
+def object_help(c, argv):
+    return _OBJECT_HELP_REPLY
 
 
-@command("object", -2, "", 0, 0, 0, group="generic", since="2.2.3", summary="A container for object introspection commands")
+@command("object", -2, "", 0, 0, 0, group="generic", since="2.2.3", summary="A container for object introspection commands", docs=DOCS["object"])
 def object_cmd(c, argv):
-    sub = argv[1].lower()
-    if sub == b"help":
-        if len(argv) != 2:
-            raise CommandError("ERR wrong number of arguments for 'object|help' command")
-        return _OBJECT_HELP_REPLY
-    handler = _OBJECT_SUBCOMMANDS.get(sub)
-    if handler is None:
-        raise CommandError("ERR unknown subcommand '%s'. Try OBJECT HELP." % _sanitize(argv[1][:128]))
-    if len(argv) != 3:
-        raise CommandError("ERR wrong number of arguments for 'object|%s' command" % sub.decode())
-    # OBJECT looks without touching: the answer must not change the access data.
-    value = c.db.peek(argv[2])
-    if value is None:
-        return None
-    return handler(c, argv[2], value)
+    return run_subcommand(c, argv)
 
 
-subcommand("object", "help", 2, "loading stale", summary="Show helpful text about the different subcommands")
-subcommand("object", "encoding", 3, "readonly", 2, 2, 1, summary="Inspect the internal encoding of a Redis object")
-subcommand("object", "freq", 3, "readonly", 2, 2, 1, summary="Get the logarithmic access frequency counter of a Redis object")
-subcommand("object", "idletime", 3, "readonly", 2, 2, 1, summary="Get the time since a Redis object was last accessed")
-subcommand("object", "refcount", 3, "readonly", 2, 2, 1, summary="Get the number of references to the value of the key")
+# Registered in the order Redis lists them (its dict order), so COMMAND output matches.
+_OBJECT_SUBCOMMANDS = [
+    ("encoding", object_encoding, "2.2.3", "Inspect the internal encoding of a Redis object"),
+    ("help", object_help, "6.2.0", "Show helpful text about the different subcommands"),
+    ("refcount", object_refcount, "2.2.3", "Get the number of references to the value of the key"),
+    ("freq", object_freq, "4.0.0", "Get the logarithmic access frequency counter of a Redis object"),
+    ("idletime", object_idletime, "2.2.3", "Get the time since a Redis object was last accessed"),
+]
+for _name, _fn, _since, _summary in _OBJECT_SUBCOMMANDS:
+    if _name == "help":
+        subcommand("object", _name, 2, "loading stale", summary=_summary, since=_since, fn=_fn, acl="keyspace", docs=DOCS["object|help"])
+    else:
+        subcommand("object", _name, 3, "readonly", 2, 2, 1, summary=_summary, since=_since, fn=_fn, key_flags="RO", tips="nondeterministic_output", docs=DOCS["object|key"])

@@ -29,6 +29,7 @@ NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
 _EMPTY_SET = {False: Raw(b"*0\r\n"), True: Raw(b"~0\r\n")}
+_INTSET_HARD_MAX = 1 << 30  # intset's own limit, whatever the directive says
 
 
 # ---- helpers ---------------------------------------------------------
@@ -40,9 +41,6 @@ def _read(c, key):
     if s is not None and s.__class__ is not SetValue:
         raise CommandError(WRONGTYPE)
     return s
-
-
-_INTSET_HARD_MAX = 1 << 30  # intset's own limit, whatever the directive says
 
 
 def _is_intset(c, members) -> bool:

@@ -25,7 +25,7 @@ def get(c, argv):
     value = db.data.get(key)
     if value is None:
         return None
-    if db.expires:
+    if db.expires or db.freq:
         value = db.lookup(key)
         if value is None:
             return None

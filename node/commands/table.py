@@ -142,7 +142,9 @@ def run_subcommand(c, argv):
     parent = lookup(argv[0])
     sub = parent.subcommands.get(argv[1].decode("utf-8", "replace").lower())
     if sub is None or sub.fn is None:
-        raise CommandError("ERR unknown subcommand '%s'. Try %s HELP." % (argv[1].decode("utf-8", "replace")[:128], argv[0].decode("utf-8", "replace").upper()))
+        # Redis turns CR and LF into spaces in error texts (addReplyErrorFormat).
+        name = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+        raise CommandError("ERR unknown subcommand '%s'. Try %s HELP." % (name, argv[0].decode("utf-8", "replace").upper()))
     n = len(argv)
     if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
         sub.rejected_calls += 1

@@ -1,10 +1,16 @@
 """The sorted set value.
 
-A dict member -> score answers ZSCORE and membership in O(1); a SortedList of
-(score, member) tuples keeps Redis's order (score, then member bytes) so that
-rank, score-range and rank-range queries are O(log n). Both hold the same
-member bytes and score float objects, so an element costs one tuple beyond the
-dict entry.
+A dict member -> score answers ZSCORE and membership in O(1); an ordered
+sequence of (score, member) tuples keeps Redis's order (score, then member
+bytes) so that rank, score-range and rank-range queries are O(log n). Both hold
+the same member bytes and score float objects, so an element costs one tuple
+beyond the dict entry.
+
+The ordered sequence is a plain sorted list while the zset is small (a
+SortedList's fixed overhead is several hundred bytes, more than the data of a
+typical small zset, and C bisection on one list is faster there too) and
+becomes a sortedcontainers SortedList past _BIG members. Both answer the same
+calls (add, remove, pop, bisect_left/right, islice, indexing, slicing).
 
 `compact` mirrors whether Redis would still hold this zset as a listpack (at
 most zset-max-listpack-entries members, none longer than
@@ -17,9 +23,43 @@ order), members(), copy(), ZSet.build(pairs, compact), `scores` (the dict,
 read-only) and `compact` (OBJECT ENCODING: listpack while True).
 """
 
+from bisect import bisect_left, bisect_right, insort
 from math import inf, nextafter
 
 from sortedcontainers import SortedList
+
+# Past this many members the order moves to a SortedList (O(log n) inserts
+# instead of an O(n) memmove); it never moves back.
+_BIG = 1024
+
+
+class _SmallOrder(list):
+    """A sorted list of (score, member) with SortedList's method names."""
+
+    __slots__ = ()
+
+    def add(self, item):
+        insort(self, item)
+
+    def remove(self, item):
+        del self[bisect_left(self, item)]
+
+    def bisect_left(self, item):
+        return bisect_left(self, item)
+
+    def bisect_right(self, item):
+        return bisect_right(self, item)
+
+    def islice(self, start, stop, reverse=False):
+        part = self[start:stop]
+        if reverse:
+            part.reverse()
+        return part
+
+
+def _ordered(items):
+    """The right container for already sorted (score, member) tuples."""
+    return SortedList(items) if len(items) > _BIG else _SmallOrder(items)
 
 
 class ZSet:
@@ -27,7 +67,7 @@ class ZSet:
 
     def __init__(self, compact: bool = True):
         self.scores = {}
-        self.order = SortedList()
+        self.order = _SmallOrder()
         self.compact = compact
 
     @classmethod
@@ -38,15 +78,18 @@ class ZSet:
             # A listpack reads -0 back as 0.
             pairs = [(m, s + 0.0 if s == 0.0 else s) for m, s in pairs]
         z.scores = dict(pairs)
-        z.order = SortedList((s, m) for m, s in z.scores.items())
+        z.order = _ordered(sorted((s, m) for m, s in z.scores.items()))
         return z
 
     def __len__(self):
         return len(self.scores)
 
     def sample_member(self) -> bytes:
-        # Called on every change (memory estimate): read the first sublist directly.
-        return self.order._lists[0][0][1]
+        # Called on every change (memory estimate): read a SortedList's first sublist directly.
+        order = self.order
+        if order.__class__ is _SmallOrder:
+            return order[0][1]
+        return order._lists[0][0][1]
 
     def items(self):
         """(member, score) pairs in rank order."""
@@ -59,7 +102,7 @@ class ZSet:
     def copy(self):
         z = ZSet(self.compact)
         z.scores = self.scores.copy()
-        z.order = SortedList(self.order)
+        z.order = self.order.__class__(self.order)
         return z
 
     # ---- changes ------------------------------------------------------
@@ -69,7 +112,10 @@ class ZSet:
         if score == 0.0 and self.compact:
             score = 0.0
         self.scores[member] = score
-        self.order.add((score, member))
+        order = self.order
+        order.add((score, member))
+        if len(order) > _BIG and order.__class__ is _SmallOrder:
+            self.order = SortedList(order)
 
     def rescore(self, member: bytes, old: float, new: float):
         """Move a present member from score `old` to `new`."""

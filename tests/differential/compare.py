@@ -1,197 +1,30 @@
 """Send the same commands to real Redis and to triokv; compare the replies.
 
-Replies are compared as raw RESP bytes, except where Redis itself is not
-deterministic; for those commands a rule says what is compared instead:
+A `Pair` holds numbered connections to both servers (connection 1 unless told
+otherwise). `run(args)` sends one command on both, reads one reply from each
+and compares them under the rule of normalise.py. A mismatch is recorded with
+the command and both raw replies; `assert_clean()` fails with all of them and
+the commands that led there.
 
-* unordered   : set/hash/keyspace listings, compared as sorted multisets
-                (pairs kept together for field/value and member/score replies);
-* scan        : the cursor exactly, the page as a sorted multiset;
-* shape       : random picks (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER,
-                RANDOMKEY) and per-process values (CLIENT ID, MEMORY USAGE):
-                RESP types and aggregate lengths only;
-* tolerance   : TTL/EXPIRETIME may differ by 1 (s), PTTL/PEXPIRETIME by 1000 (ms),
-                since the two servers receive the command a moment apart;
-* hello/client: the connection id and address fields are per process.
+Two things need more than comparing one reply:
 
-Everything else, errors included, must match byte for byte. EXEC applies the
-rule of each queued command to its element of the reply.
+* SCAN, SSCAN, HSCAN, ZSCAN started at cursor 0 are driven to the end on each
+  server separately, and the unions of the pages are compared: Redis lets a
+  cursor be any value, only the set of elements a full scan returns is its
+  contract.
+* SPOP removes random members, so after it the two sets may hold different
+  members; the triokv set is made equal to Redis's (SREM/SADD on triokv alone)
+  so that later commands compare the same data again.
 """
 
-import re
 import shlex
+import time
 
-from tests.resp_wire import Conn, Node
+from tests.resp_wire import Conn
 
-# Commands whose first argument is a subcommand that selects the rule.
-_CONTAINERS = {"object", "config", "client", "command", "memory", "pubsub", "debug", "slowlog", "latency"}
+from .normalise import PAIRED_SCANS, SCANS, normalise, normalise_exec, rule_name, text
 
-
-def rule_name(args) -> str:
-    name = _text(args[0]).lower()
-    if name in _CONTAINERS and len(args) > 1:
-        return name + " " + _text(args[1]).lower()
-    return name
-
-
-def _text(a) -> str:
-    return a.decode("latin-1") if isinstance(a, bytes) else str(a)
-
-
-# ---- normalisers: Node -> something comparable with == ----------------------
-
-
-def exact(node: Node, args):
-    return node.raw
-
-
-def shape(node: Node, args):
-    if node.kind == "-":
-        return node.raw  # an error is deterministic even where the value is not
-    if isinstance(node.value, list):
-        return (node.kind, tuple(shape(child, args) for child in node.value))
-    return (node.kind, node.value is None)
-
-
-def unordered(node: Node, args):
-    if not isinstance(node.value, list):
-        return node.raw
-    return (node.kind, len(node.value), sorted(child.raw for child in node.value))
-
-
-def _pairs(children):
-    return sorted((children[i].raw, children[i + 1].raw) for i in range(0, len(children) - 1, 2))
-
-
-def unordered_pairs(node: Node, args):
-    """Field/value replies: a RESP3 map or a flat RESP2 array of pairs, in any order."""
-    if not isinstance(node.value, list):
-        return node.raw
-    children = node.value
-    if children and children[0].kind == "*" and node.kind != "%":  # RESP3 pairs as [k, v] arrays
-        return (node.kind, len(children), sorted(child.raw for child in children))
-    return (node.kind, len(children), _pairs(children))
-
-
-def scan(node: Node, args):
-    """[cursor, page]: the cursor exactly, the page in any order (pairs for HSCAN/ZSCAN)."""
-    if node.kind != "*" or not node.value or len(node.value) != 2:
-        return node.raw
-    cursor, page = node.value
-    paired = rule_name(args) in ("hscan", "zscan")
-    return (cursor.raw, (unordered_pairs if paired else unordered)(page, args))
-
-
-def tolerance(delta):
-    def compare(node: Node, args):
-        if node.kind != ":" or int(node.value) < 0:
-            return node.raw
-        return ToleratedInt(int(node.value), delta)
-
-    return compare
-
-
-class ToleratedInt:
-    """Equal to another ToleratedInt within `delta`; a non-negative TTL never equals -1/-2."""
-
-    def __init__(self, value, delta):
-        self.value, self.delta = value, delta
-
-    def __eq__(self, other):
-        return isinstance(other, ToleratedInt) and abs(self.value - other.value) <= self.delta
-
-    def __repr__(self):
-        return "%d(+-%d)" % (self.value, self.delta)
-
-
-def hello(node: Node, args):
-    """HELLO's map with the connection id left out."""
-    if node.kind not in "*%" or not isinstance(node.value, list):
-        return node.raw
-    kids = node.value
-    return (node.kind, tuple((kids[i].raw, b"<id>" if kids[i].value == b"id" else kids[i + 1].raw) for i in range(0, len(kids), 2)))
-
-
-# CLIENT INFO/LIST fields whose values depend on the process, the socket or time.
-_CLIENT_VOLATILE = {"id", "addr", "laddr", "fd", "age", "idle", "qbuf", "qbuf-free", "argv-mem", "multi-mem", "obl", "oll", "omem", "tot-mem", "events"}
-
-
-def client_info(node: Node, args):
-    """CLIENT INFO/LIST lines: same field names in the same order, stable values equal."""
-    if node.kind not in "$=" or node.value is None:
-        return node.raw
-    text = node.value.decode("latin-1")
-    if node.kind == "=":
-        text = text[4:]  # "txt:"
-    lines = []
-    for line in text.strip("\n").split("\n"):
-        fields = []
-        for field in line.split(" "):
-            key, _, value = field.partition("=")
-            fields.append((key, "<v>" if key in _CLIENT_VOLATILE else value))
-        lines.append(tuple(fields))
-    return (node.kind, sorted(lines))
-
-
-def skip(node: Node, args):
-    return node.kind == "-"  # only "both failed" or "both answered" is compared
-
-
-RULES = {
-    "smembers": unordered,
-    "sunion": unordered,
-    "sinter": unordered,
-    "sdiff": unordered,
-    "hkeys": unordered,
-    "hvals": unordered,
-    "keys": unordered,
-    "hgetall": unordered_pairs,
-    "config get": unordered_pairs,
-    "pubsub channels": unordered,
-    "pubsub shardchannels": unordered,
-    "scan": scan,
-    "sscan": scan,
-    "hscan": scan,
-    "zscan": scan,
-    "spop": shape,
-    "srandmember": shape,
-    "hrandfield": shape,
-    "zrandmember": shape,
-    "randomkey": shape,
-    "ttl": tolerance(1),
-    "expiretime": tolerance(1),
-    "pttl": tolerance(1000),
-    "pexpiretime": tolerance(1000),
-    "object idletime": tolerance(2),
-    "memory usage": shape,
-    "client id": shape,
-    "client info": client_info,
-    "client list": client_info,
-    "hello": hello,
-    "time": shape,
-    "lastsave": shape,
-    "info": skip,
-    "command": skip,
-    "command docs": skip,
-    "command count": shape,
-    "command list": shape,
-    "dump": shape,
-    "slowlog get": shape,
-    "role": shape,
-}
-
-
-def normalise(node: Node, args):
-    return RULES.get(rule_name(args), exact)(node, args)
-
-
-def normalise_exec(node: Node, queued):
-    """EXEC's array: each element under the rule of the command that produced it."""
-    if node.kind != "*" or node.value is None or len(node.value) != len(queued):
-        return node.raw
-    return (node.kind, tuple(normalise(child, args) for child, args in zip(node.value, queued)))
-
-
-# ---- running the same thing on both servers -----------------------------------
+READ_TIMEOUT = 5.0
 
 
 class Mismatch(AssertionError):
@@ -199,33 +32,42 @@ class Mismatch(AssertionError):
 
 
 class Side:
-    """One server's connections in one protocol, and what each connection has queued in MULTI."""
+    """One server's connections, and what each connection has queued in MULTI."""
 
-    def __init__(self, server, resp3):
+    def __init__(self, name, server):
+        self.name = name
         self.server = server
-        self.resp3 = resp3
         self.conns = {}
         self.queued = {}  # conn index -> list of args queued since MULTI, or None
 
     def conn(self, index):
         c = self.conns.get(index)
         if c is None:
-            c = self.conns[index] = Conn(self.server.host, self.server.port)
+            c = self.conns[index] = Conn(self.server.host, self.server.port, timeout=READ_TIMEOUT)
         return c
 
-    def close(self):
-        for c in self.conns.values():
+    def in_multi(self, index):
+        return self.queued.get(index) is not None
+
+    def drop(self, index):
+        c = self.conns.pop(index, None)
+        if c is not None:
             c.close()
-        self.conns.clear()
+        self.queued.pop(index, None)
+
+    def close(self):
+        for index in list(self.conns):
+            self.drop(index)
 
 
 class Pair:
-    """Redis and triokv side by side; `run(args)` sends to both and compares."""
+    """Redis and triokv side by side. `stop_at_first` raises on the first mismatch."""
 
-    def __init__(self, redis_server, triokv_server, resp3=False):
-        self.redis = Side(redis_server, resp3)
-        self.triokv = Side(triokv_server, resp3)
+    def __init__(self, redis_server, triokv_server, resp3=False, stop_at_first=False):
+        self.redis = Side("redis", redis_server)
+        self.triokv = Side("triokv", triokv_server)
         self.resp3 = resp3
+        self.stop_at_first = stop_at_first
         self.history = []  # (conn index, args) for the report
         self.pending = {}  # conn index -> args sent and not yet read
         self.mismatches = []
@@ -235,6 +77,9 @@ class Pair:
         self.redis.close()
         self.triokv.close()
 
+    def sides(self):
+        return (self.redis, self.triokv)
+
     def _open(self, index):
         if index in self.opened:
             return
@@ -242,77 +87,164 @@ class Pair:
         if self.resp3:
             self.run(["HELLO", "3"], index)
 
-    # -- sending and reading
+    # -- sending and reading -------------------------------------------------
 
     def send(self, args, index=1):
         self._open(index)
         args = [a if isinstance(a, bytes) else str(a).encode("latin-1") for a in args]
         self.history.append((index, args))
-        for side in (self.redis, self.triokv):
+        for side in self.sides():
             side.conn(index).send(*args)
         self.pending[index] = args
         return args
 
-    def read(self, index=1, timeout=10.0):
-        """Read one reply on each side for what `index` sent last; compare; return both nodes."""
-        args = self.pending.get(index) or [b"<push>"]
-        replies = []
-        for side in (self.redis, self.triokv):
-            try:
-                replies.append(side.conn(index).read(timeout))
-            except (AssertionError, OSError) as e:
-                replies.append(e)
-        self._compare(index, args, *replies)
-        return replies
+    def send_raw(self, data: bytes, index=1):
+        """Bytes as they are (inline commands, broken protocol); read the replies with read()."""
+        self._open(index)
+        self.history.append((index, [b"<raw>", data]))
+        for side in self.sides():
+            side.conn(index).send_raw(data)
+        self.pending[index] = [b"<raw>", data]
 
-    def run(self, args, index=1, timeout=10.0):
+    def read(self, index=1, timeout=READ_TIMEOUT):
+        """One reply from each side for what `index` sent last; compared; returns both nodes."""
+        args = self.pending.get(index) or [b"<push>"]
+        r = self._read_one(self.redis, index, timeout)
+        t = self._read_one(self.triokv, index, timeout)
+        if isinstance(r, Exception):
+            raise RuntimeError("redis-server itself did not answer %s: %s" % (show(args), r))
+        if isinstance(t, Exception):
+            self.mismatch(index, args, r.raw, "<%s: %s>" % (type(t).__name__, t), fatal=True)
+        self._compare(index, args, r, t)
+        return r, t
+
+    @staticmethod
+    def _read_one(side, index, timeout):
+        try:
+            return side.conn(index).read(timeout)
+        except (AssertionError, OSError) as e:
+            return e
+
+    def run(self, args, index=1, timeout=READ_TIMEOUT):
         args = self.send(args, index)
         return self.read(index, timeout)
 
-    def _compare(self, index, args, r, t):
-        if isinstance(r, Exception):
-            raise RuntimeError("redis-server itself did not answer %s: %s" % (_show(args), r))
-        if isinstance(t, Exception):
-            self._mismatch(index, args, r.raw, "<%s: %s>" % (type(t).__name__, t), fatal=True)
-        name = rule_name(args)
-        queued_r = self.redis.queued.get(index)
-        if name == "exec" and queued_r is not None:
-            a, b = normalise_exec(r, queued_r), normalise_exec(t, self.triokv.queued.get(index) or [])
-        else:
-            a, b = normalise(r, args), normalise(t, args)
-        self._track_multi(self.redis, index, name, args, r)
-        self._track_multi(self.triokv, index, name, args, t)
-        if a != b:
-            self._mismatch(index, args, r.raw, t.raw)
+    def expect_closed(self, index=1, timeout=READ_TIMEOUT):
+        """Both servers close the connection; what each sent before closing must be equal."""
+        got = []
+        for side in self.sides():
+            try:
+                got.append(side.conn(index).read_until_closed(timeout))
+            except AssertionError as e:
+                got.append("<still open: %s>" % e)
+        if isinstance(got[0], str):
+            raise RuntimeError("redis-server did not close connection %d: %s" % (index, got[0]))
+        if got[0] != got[1]:
+            self.mismatch(index, [b"<expect close>"], got[0], got[1])
+        self.drop(index)
+
+    def expect_silence(self, index=1, seconds=0.1):
+        """Neither server sends anything on `index` for `seconds`."""
+        time.sleep(seconds)
+        got = [self._drain(side.conn(index)) for side in self.sides()]
+        if got[0]:
+            raise RuntimeError("redis-server sent %r on %d where silence was expected" % (got[0], index))
+        if got[1]:
+            self.mismatch(index, [b"<expect silence>"], b"", got[1])
 
     @staticmethod
-    def _track_multi(side, index, name, args, node):
-        if isinstance(node, Exception):
-            return
-        if name == "multi":
-            if node.raw == b"+OK\r\n":
-                side.queued[index] = []
-        elif name in ("exec", "discard", "reset"):
-            side.queued[index] = None
-        elif side.queued.get(index) is not None and node.raw == b"+QUEUED\r\n":
-            side.queued[index].append(args)
+    def _drain(conn):
+        conn.sock.setblocking(False)
+        data = conn.buf
+        try:
+            while True:
+                chunk = conn.sock.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            conn.sock.setblocking(True)
+        conn.buf = b""
+        return data
 
-    def _mismatch(self, index, args, redis_raw, triokv_raw, fatal=False):
-        text = "%s%s\n    redis : %s\n    triokv: %s" % (
+    def drop(self, index=1):
+        """Forget connection `index` on both sides (closed); a later use opens a new one."""
+        for side in self.sides():
+            side.drop(index)
+        self.opened.discard(index)
+        self.pending.pop(index, None)
+
+    # -- comparing -----------------------------------------------------------
+
+    def _compare(self, index, args, r, t):
+        name = rule_name(args)
+        in_multi = self.redis.in_multi(index)
+        if name == "exec" and in_multi:
+            queued = self.redis.queued[index]
+            a, b = normalise_exec(r, queued), normalise_exec(t, self.triokv.queued.get(index) or [])
+        else:
+            queued = None
+            a, b = normalise(r, args), normalise(t, args)
+        for side, node in ((self.redis, r), (self.triokv, t)):
+            track_multi(side, index, name, args, node)
+        if a != b:
+            self.mismatch(index, args, r.raw, t.raw)
+            return
+        if not in_multi:
+            self._after(index, name, args, r)
+        elif queued is not None and r.kind == "*" and r.value is not None:
+            for queued_args in queued:
+                if rule_name(queued_args) == "spop" and len(queued_args) > 1:
+                    self.resync_set(index, queued_args[1])
+
+    def _after(self, index, name, args, r):
+        if r.kind == "-":
+            return
+        if name in SCANS and len(args) > SCANS[name] and args[SCANS[name]] == b"0":
+            self.compare_full_scan(index, name, args, r)
+        elif name == "spop" and len(args) > 1:
+            self.resync_set(index, args[1])
+
+    def compare_full_scan(self, index, name, args, first_redis):
+        at = SCANS[name]
+        results = []
+        for side in self.sides():
+            conn = side.conn(index)
+            results.append(full_scan(conn, args, at, name in PAIRED_SCANS))
+        if results[0] != results[1]:
+            self.mismatch(index, [b"<full scan>"] + args, repr(results[0]), repr(results[1]))
+
+    def resync_set(self, index, key):
+        """After a random pop: make triokv's set hold what Redis's holds."""
+        want = _members(self.redis.conn(index), key)
+        have = _members(self.triokv.conn(index), key)
+        if want is None or have is None or want == have:
+            return
+        conn = self.triokv.conn(index)
+        extra, missing = have - want, want - have
+        if extra:
+            conn.call(b"SREM", key, *sorted(extra))
+        if missing:
+            conn.call(b"SADD", key, *sorted(missing))
+
+    def mismatch(self, index, args, redis_raw, triokv_raw, fatal=False):
+        entry = "%s%s\n    redis : %s\n    triokv: %s" % (
             "@%d " % index if index != 1 else "",
-            _show(args),
-            _clip(redis_raw),
-            _clip(triokv_raw),
+            show(args),
+            clip(redis_raw),
+            clip(triokv_raw),
         )
-        self.mismatches.append(text)
-        if fatal:
+        self.mismatches.append(entry)
+        if fatal or self.stop_at_first:
             raise Mismatch(self.report())
 
     def report(self) -> str:
         proto = "RESP3" if self.resp3 else "RESP2"
-        lines = ["%d mismatch(es) in %s:" % (len(self.mismatches), proto)]
+        lines = ["%d mismatch(es) with redis-server in %s:" % (len(self.mismatches), proto)]
         lines += ["  " + m for m in self.mismatches]
-        lines.append("  after: " + " | ".join(("@%d " % i if i != 1 else "") + _show(a) for i, a in self.history[-40:]))
+        lines.append("  commands sent: " + " | ".join(("@%d " % i if i != 1 else "") + show(a) for i, a in self.history[-40:]))
         return "\n".join(lines)
 
     def assert_clean(self):
@@ -320,51 +252,49 @@ class Pair:
             raise Mismatch(self.report())
 
 
-def _show(args) -> str:
-    return " ".join(shlex.quote(_text(a)) if len(a) < 60 else "<%d bytes>" % len(a) for a in args)
+def track_multi(side, index, name, args, node):
+    """Follow MULTI on one side: what was queued, so EXEC's elements get their rules."""
+    if name == "multi":
+        if node.raw == b"+OK\r\n":
+            side.queued[index] = []
+    elif name in ("exec", "discard", "reset"):
+        side.queued[index] = None
+    elif side.queued.get(index) is not None and node.raw == b"+QUEUED\r\n":
+        side.queued[index].append(args)
 
 
-def _clip(raw) -> str:
+def full_scan(conn, args, at, paired, limit=100000):
+    """Every element a scan from cursor 0 returns (pairs for HSCAN/ZSCAN), or the error met."""
+    args = list(args)
+    found = set()
+    for _ in range(limit):
+        node = conn.call(*args)
+        if node.kind == "-":
+            return node.raw
+        cursor, page = node.value
+        items = [child.raw for child in page.value]
+        if paired:
+            items = list(zip(items[0::2], items[1::2]))
+        found.update(items)
+        if cursor.value == b"0":
+            return sorted(found)
+        args[at] = cursor.value
+    return "<scan did not end after %d calls>" % limit
+
+
+def _members(conn, key):
+    node = conn.call(b"SMEMBERS", key)
+    if node.kind == "-" or not isinstance(node.value, list):
+        return None
+    return {child.value for child in node.value}
+
+
+def show(args) -> str:
+    return " ".join(shlex.quote(text(a)) if len(a) < 60 else "<%d bytes>" % len(a) for a in args)
+
+
+def clip(raw) -> str:
     if isinstance(raw, str):
-        return raw
-    text = repr(raw)
-    return text if len(text) < 400 else text[:300] + "...(%d bytes)" % len(raw)
-
-
-# ---- the script format used by the table cases --------------------------------
-
-_HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
-
-
-def parse_line(line: str):
-    """`[@N] [>]CMD args` (send only) or `[@N] <` (read one reply) or `[@N] .op args`."""
-    index = 1
-    if line.startswith("@"):
-        head, line = line.split(None, 1)
-        index = int(head[1:])
-    mode = "run"
-    if line.startswith(">"):
-        mode, line = "send", line[1:]
-    elif line == "<":
-        return index, "read", []
-    elif line.startswith("."):
-        op, *rest = line.split()
-        return index, op[1:], rest
-    args = [_HEX.sub(lambda m: chr(int(m.group(1), 16)), a).encode("latin-1") for a in shlex.split(line)]
-    return index, mode, args
-
-
-def parse_cases(text: str, family: str):
-    """Blank-line separated cases; a leading `# name` line names one."""
-    cases = []
-    for block in re.split(r"\n\s*\n", text.strip("\n")):
-        lines = [l.strip() for l in block.strip().splitlines() if l.strip()]
-        if not lines:
-            continue
-        name = "%s-%d" % (family, len(cases) + 1)
-        if lines[0].startswith("#"):
-            name = "%s: %s" % (family, lines[0].lstrip("# "))
-            lines = lines[1:]
-        lines = [l for l in lines if not l.startswith("#")]
-        cases.append((name, lines))
-    return cases
+        return raw if len(raw) < 600 else raw[:500] + "...(%d chars)" % len(raw)
+    shown = repr(raw)
+    return shown if len(shown) < 600 else shown[:500] + "...(%d bytes)" % len(raw)
