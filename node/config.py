@@ -374,8 +374,15 @@ def load(config_path=None, overrides=(), directive_table=None) -> Config:
         config.path = os.path.abspath(config_path)
     for name, values in parse_cli_overrides(list(overrides)):
         entries.append((name, values, "command line: '--%s %s'" % (name, " ".join(values))))
+    save_points = None
     for name, args, where in entries:
+        is_save = canonical(name) == "save"
+        # Each save line adds to the save points of the lines before it (save "" clears), as in Redis.
+        if is_save and save_points and args and args not in ([""], ['""']):
+            args = save_points + list(args)
         apply_entry(config, name, args, where)
+        if is_save:
+            save_points = [str(n) for pair in config.values["save"] for n in pair]
     return config
 
 

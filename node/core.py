@@ -148,10 +148,15 @@ class Node:
             self._reply_error(c, NOAUTH, cmd)
             return False
         if c.multi is not None and cmd.name not in _IN_MULTI_OK:
-            self._queue(c, cmd, argv)
+            # Redis resolves a container's subcommand before queueing: a bad one dooms the EXEC.
+            refusal = _subcommand_refusal(cmd, argv) if cmd.subcommands else None
+            if refusal:
+                self._reply_error(c, refusal, cmd)
+            else:
+                self._queue(c, cmd, argv)
             return False
         if c.kind == "pubsub" and not c.resp3 and not cmd.allowed_in_subscribe:
-            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % cmd.name.lower(), cmd)
+            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % _full_name(cmd, argv), cmd)
             return False
         return True
 
@@ -209,9 +214,6 @@ class Node:
         cmd.calls += 1
         cmd.usec += usec
         c.last_cmd = cmd.name if not cmd.subcommands else _full_name(cmd, argv)
-        # Fed after the call, as Redis: SELECT shows its new db, AUTH its redacted password.
-        if self.monitors and not cmd.flags & _NOT_MONITORED:
-            self.feed_monitors(c, argv)
         if usec >= self.slowlog_threshold >= 0:
             self.record_slow(c, argv, usec)
         t = reply.__class__
@@ -224,9 +226,15 @@ class Node:
         elif t is Block:
             c.blocked = reply
             self.block(c, reply)
+            if self.monitors:
+                self.feed_monitors(c, cmd, argv)
             return
         else:
             c.out.append(encode(reply, c.resp3))
+        # Fed after the call and its reply, as Redis: SELECT shows its new db, AUTH its
+        # redacted password, and a MONITOR client sees its own reply before its own line.
+        if self.monitors:
+            self.feed_monitors(c, cmd, argv)
         if keyspace.dirty != dirty_before:
             if self.propagate_listeners and cmd.is_write:
                 self.propagate(c, argv)
@@ -238,10 +246,12 @@ class Node:
             c.propagate_as = None
 
     def _reply_error(self, c, text, cmd=None):
-        self.stats["total_error_replies"] += 1
-        count_error(self.error_counts, text)
         if cmd is not None:
             cmd.rejected_calls += 1
+            if cmd.name == "exec":
+                text = _abort_exec(c, text)
+        self.stats["total_error_replies"] += 1
+        count_error(self.error_counts, text)
         if c.multi is not None:
             c.multi_error = True
         c.out.append(b"-" + text.encode("utf-8", "replace") + b"\r\n")
@@ -371,7 +381,15 @@ class Node:
 
     # ---- pub/sub, monitor, slowlog -------------------------------------
 
-    def feed_monitors(self, c, argv):
+    def feed_monitors(self, c, cmd, argv):
+        """Show a command that ran to MONITOR clients, unless Redis hides it (admin commands,
+        judged by the subcommand for a container: CONFIG GET is hidden, CLIENT ID is not)."""
+        if cmd.subcommands:
+            if _subcommand_refusal(cmd, argv):
+                return  # Redis rejects it before it runs: nothing to show
+            cmd = cmd.subcommands[argv[1].decode("utf-8", "replace").lower()]
+        if cmd.flags & _NOT_MONITORED:
+            return
         now = time.time()
         args = " ".join('"%s"' % _monitor_escape(a) for a in argv)
         line = b"+%.6f [%d %s] %s\r\n" % (now, c.dbnum, c.addr.encode(), args.encode())
@@ -464,10 +482,34 @@ def _full_name(cmd, argv) -> str:
     return cmd.name
 
 
+def _subcommand_refusal(cmd, argv):
+    """The error Redis's lookup gives for an unknown subcommand or a wrong argument count."""
+    sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
+    if sub is None:
+        shown = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+        return "ERR unknown subcommand '%s'. Try %s HELP." % (shown, cmd.name.upper())
+    n = len(argv)
+    if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
+        return "ERR wrong number of arguments for '%s' command" % sub.name
+    return None
+
+
+def _abort_exec(c, text) -> str:
+    """A refused EXEC (arity, NOAUTH, subscribe context...) discards the transaction
+    and says why, as Redis's execCommandAbort: the reason loses its ERR prefix."""
+    c.multi = None
+    c.multi_error = False
+    c.unwatch_all()
+    return "EXECABORT Transaction discarded because of: " + (text[4:] if text.startswith("ERR ") else text)
+
+
 def _unknown_command(argv) -> str:
-    name = argv[0].decode("utf-8", "replace")
-    args = " ".join("'%s'" % a.decode("utf-8", "replace") for a in argv[1:])
-    # Redis cuts the shown args at 128 characters.
-    if len(args) > 128:
-        args = args[:128]
-    return "ERR unknown command '%s', with args beginning with: %s" % (name, args)
+    # Redis shows each argument as "'arg' " until 128 bytes are shown, the last
+    # one cut to fit, and the name cut at 128; CR and LF would break the reply line.
+    args = b""
+    for arg in argv[1:]:
+        if len(args) >= 128:
+            break
+        args += b"'%s' " % arg[: 128 - len(args)]
+    text = b"ERR unknown command '%s', with args beginning with: %s" % (argv[0][:128], args)
+    return text.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "replace")

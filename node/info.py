@@ -113,9 +113,14 @@ def _state(node) -> _State:
     return state
 
 
+def _commands_processed(node) -> int:
+    total = getattr(node, "total_commands_processed", None)
+    return node.stats.get("total_commands_processed", 0) if total is None else total
+
+
 def _readings(node):
     stats = node.stats
-    return {"ops": stats["total_commands_processed"], "in": stats["total_net_input_bytes"], "out": stats["total_net_output_bytes"]}
+    return {"ops": _commands_processed(node), "in": stats.get("total_net_input_bytes", 0), "out": stats.get("total_net_output_bytes", 0)}
 
 
 def sample_metrics(node, now_ms=None):
@@ -417,7 +422,7 @@ def _stats(node):
     g = s.get
     return [
         ("total_connections_received", g("total_connections_received", 0)),
-        ("total_commands_processed", g("total_commands_processed", 0)),
+        ("total_commands_processed", _commands_processed(node)),
         ("instantaneous_ops_per_sec", _rate(node, "ops")),
         ("total_net_input_bytes", g("total_net_input_bytes", 0)),
         ("total_net_output_bytes", g("total_net_output_bytes", 0)),

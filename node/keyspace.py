@@ -230,7 +230,10 @@ class Database:
                 # Redis never keeps an empty collection: it deletes the key.
                 self.delete(key)
                 return
-            self._set_coll_size(key, estimate_size(value))
+            size = estimate_size(value)
+            sizes = self.coll_sizes
+            self.coll_bytes += size - sizes.get(key, 0)
+            sizes[key] = size
 
     def _signal(self, key):
         """Break WATCHes on key and wake clients blocked on it."""

@@ -1,55 +1,80 @@
-"""Request parsing: RESP multibulk through hiredis, inline commands and Redis's errors in Python.
+"""Request parsing: hiredis for the common case, a strict Python parser for everything else.
 
 Theory of operation
 -------------------
-hiredis parses well-formed multibulk requests at C speed. It knows nothing of
-Redis's server-side rules, so three things happen around it:
+hiredis parses well-formed multibulk requests at C speed but knows nothing of
+Redis's server-side rules and does not say where a request ended. So:
 
-* Inline commands (`PING\\r\\n`, telnet) are split here. A chunk is taken as
-  inline when hiredis holds no partial request and the chunk does not start
-  with `*` (or `$`, which can only continue a multibulk).
-* Sizes are checked before hiredis sees them: a multibulk count above 1M or a
-  bulk length above proto-max-bulk-len would otherwise make hiredis wait for
-  (or preallocate for) that much. A regex finds long headers in each chunk and
-  their values are checked exactly.
-* Each parsed request is checked to hold only bulk strings.
+* The reader tracks *boundaries* itself: a chunk that ends exactly with the
+  canonical encoding of the last request hiredis returned ends at a boundary.
+  Chunks fed since the last boundary are kept (up to WINDOW_LIMIT bytes) with
+  the number of requests already returned from them.
+* Anything hiredis would get wrong switches to the Python parser
+  (`RedisParser`), which implements Redis's processInlineBuffer and
+  processMultibulkBuffer byte for byte: a request that does not start with
+  `*` at a boundary (inline commands), a non-bulk element, a hiredis protocol
+  error, a suspiciously long header. The switch re-parses the kept window,
+  skips the requests already returned, and carries on in Python until its
+  buffer is empty at a boundary; then hiredis takes over again.
+* Unauthenticated clients (when a password is required) always use the Python
+  parser, which enforces Redis's tighter limits for them.
 
-Errors carry Redis's text; the caller replies with it and closes the connection.
+`feed` returns the complete requests and, when the stream is broken, a
+Failure: the error to send (or None: close silently, as for the query buffer
+limit) before closing.
 """
-
-import re
 
 import hiredis
 
-from .config import split_line, ConfigError
-from .errors import ProtocolError
+MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
+MAX_MULTIBULK = 2**31 - 1  # INT_MAX
+UNAUTH_MAX_MULTIBULK = 10
+UNAUTH_MAX_BULK = 16384
+WINDOW_LIMIT = 8 * 1024 * 1024
+_SPACE = b" \t\n\v\f\r"
+_HEX = b"0123456789abcdefABCDEF"
+_NOT_BULK_START = frozenset(b"+=")
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
-MAX_MULTIBULK = 1024 * 1024
-MAX_INLINE = 64 * 1024
+
+class Failure:
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text  # None: close without a reply
+
+
+class NeedMore(Exception):
+    pass
 
 
 class RequestReader:
-    __slots__ = ("_reader", "max_bulk", "query_limit", "_pending", "_inline")
+    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_pending", "max_bulk", "query_limit", "authenticated")
 
-    def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3):
+    def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3, authenticated: bool = True):
         self._reader = hiredis.Reader()
+        self._window = []  # chunks since the last boundary (None: dropped, too large)
+        self._window_bytes = 0
+        self._done = 0  # requests returned since the last boundary
+        self._slow = None  # bytes buffered by the Python parser while it is in charge
+        self._pending = 0  # bytes since the last boundary, for the query buffer limit
         self.max_bulk = max_bulk
         self.query_limit = query_limit
-        self._pending = 0  # bytes fed since the last complete request
-        self._inline = b""  # an incomplete inline line
+        self.authenticated = authenticated
 
     def feed(self, data: bytes):
-        """Parse a chunk. Returns (requests, error): the requests before any error, and
-        the protocol error text (or None)."""
-        if self._inline or (data[:1] not in (b"*", b"$") and not self._reader.has_data() and self._pending == 0):
-            return self._feed_inline(data)
-        error = self._check_headers(data)
-        if error:
-            return [], error
+        """Parse a chunk. Returns (requests, failure or None)."""
+        if self._slow is not None or not self.authenticated:
+            return self._feed_slow(data)
+        if self._window_bytes == 0 and data[0] != 42:
+            return self._feed_slow(data)  # inline, or junk: Redis's rules apply
+        if self._suspicious(data) or (self._window_bytes and data[0] in _NOT_BULK_START):
+            return self._recover([], data)
         self._reader.feed(data)
-        return self._drain(len(data))
-
-    def _drain(self, fed: int):
+        window = self._window
+        if window is not None:
+            window.append(data)
+        self._window_bytes += len(data)
         requests = []
         gets = self._reader.gets
         try:
@@ -59,106 +84,277 @@ class RequestReader:
                     break
                 if request.__class__ is not list:
                     if request is None:
-                        continue  # *-1: Redis ignores a null multibulk
-                    return requests, "Protocol error: expected '*', got '%s'" % _first_byte(request)
+                        self._done += 1
+                        continue  # *-1: ignored, as Redis does
+                    return self._recover(requests, None)
                 for arg in request:
                     if arg.__class__ is not bytes:
-                        return requests, "Protocol error: expected '$', got '%s'" % _type_byte(arg)
+                        return self._recover(requests, None)
+                self._done += 1
                 if request:
                     requests.append(request)
-        except hiredis.ProtocolError as e:
-            return requests, _redis_error_text(str(e))
-        if requests and not self._reader.has_data():
-            self._pending = 0
-        else:
-            self._pending += fed
-            if self._pending > self.query_limit:
-                return requests, "Protocol error: query buffer limit reached"
+        except hiredis.ProtocolError:
+            return self._recover(requests, None)
+        if requests and data.endswith(_canonical(requests[-1])):
+            self._at_boundary()
+        elif self._window_bytes > WINDOW_LIMIT:
+            self._window = None
+        if self._window_bytes > self.query_limit:
+            return requests, Failure(None)
         return requests, None
 
-    def _check_headers(self, data: bytes):
-        """Refuse oversized multibulk counts and bulk lengths before hiredis waits for them.
+    def _at_boundary(self):
+        self._window = []
+        self._window_bytes = 0
+        self._done = 0
 
-        Only the first and last headers of a chunk are looked at (two C-speed
-        finds): a request that spans chunks has its header at one of those
-        ends. hiredis allocates lazily, so a header hidden in the middle costs
-        no memory; its data is bounded by client-query-buffer-limit.
-        """
+    def _suspicious(self, data: bytes) -> bool:
+        """Input hiredis would accept but Redis may not: let the exact parser judge it.
+
+        A header that may break a limit, or a simple string where a bulk must be
+        (hiredis returns `+x` as bytes, indistinguishable from `$1 x`). A few
+        C-speed finds per chunk; a payload that merely looks like one only costs
+        the slower parse of that chunk."""
+        if data.find(b"\n+") >= 0 or data.find(b"\n=") >= 0:
+            return True
         for pos in (data.find(b"*"), data.rfind(b"*"), data.rfind(b"$")):
             if pos >= 0 and data[pos + 1 : pos + 8].isdigit():
                 end = data.find(b"\r", pos)
                 digits = data[pos + 1 : end if end > 0 else len(data)]
-                if not digits.isdigit():
-                    continue
-                if data[pos] == 42 and int(digits) > MAX_MULTIBULK:
-                    return "Protocol error: invalid multibulk length"
-                if data[pos] == 36 and int(digits) > self.max_bulk:
-                    return "Protocol error: invalid bulk length"
-        return None
+                if digits.isdigit() and int(digits) > (self.max_bulk if data[pos] == 36 else MAX_MULTIBULK):
+                    return True
+        return False
 
-    def _feed_inline(self, data: bytes):
-        buf = self._inline + data
+    def _recover(self, requests, data):
+        """Hand the stream since the last boundary to the Python parser, skipping what ran."""
+        if self._window is None:
+            return requests, Failure("Protocol error: invalid request (could not resynchronize)")
+        buf = b"".join(self._window) + (data or b"")
+        skip = self._done
+        self._reader = hiredis.Reader()
+        self._at_boundary()
+        self._slow = b""
+        parser = RedisParser(buf, self.max_bulk, self.authenticated)
+        for _ in range(skip):
+            parser.next_request()
+        more, failure = self._run_parser(parser)
+        return requests + more, failure
+
+    def _feed_slow(self, data: bytes):
+        parser = RedisParser(self._slow + data if self._slow else data, self.max_bulk, self.authenticated)
+        return self._run_parser(parser)
+
+    def _run_parser(self, parser):
         requests = []
-        while buf:
-            if buf[:1] == b"*":
-                self._inline = b""
-                more, error = self.feed(buf)
-                return requests + more, error
-            nl = buf.find(b"\n")
-            if nl < 0:
-                if len(buf) > MAX_INLINE:
-                    return requests, "Protocol error: too big inline request"
-                self._inline = buf
-                return requests, None
-            line, buf = buf[:nl], buf[nl + 1 :]
-            if line.endswith(b"\r"):
-                line = line[:-1]
+        while True:
             try:
-                parts = split_inline(line)
-            except ValueError:
-                return requests, "Protocol error: unbalanced quotes in request"
-            if parts:
-                requests.append(parts)
-        self._inline = b""
+                request = parser.next_request()
+            except NeedMore:
+                break
+            except ProtocolFailure as e:
+                self._slow = None
+                return requests, Failure(str(e))
+            if request is None:
+                break
+            if request:
+                requests.append(request)
+            if not self.authenticated and requests:
+                # AUTH may lift the limits for what follows: the caller runs this one, then
+                # calls feed(b"") for the rest (see `backlog`).
+                break
+        rest = parser.rest()
+        self._slow = rest if rest else None
+        if len(rest) > self.query_limit:
+            return requests, Failure(None)
+        if rest and rest[0] == 42 and self.authenticated and not requests_need_slow(rest):
+            # A multibulk at a boundary: hiredis can take over again (no quadratic re-parsing).
+            self._slow = None
+            more, failure = self.feed(rest)
+            return requests + more, failure
         return requests, None
 
+    @property
+    def backlog(self) -> bool:
+        """Unparsed bytes are waiting that may hold complete requests (see feed(b""))."""
+        return bool(self._slow)
 
-def split_inline(line: bytes):
-    """Split an inline request like Redis's sdssplitargs (quotes, escapes)."""
-    if b'"' not in line and b"'" not in line:
-        return line.split()
+
+def _canonical(request) -> bytes:
+    """The encoding a chunk ends with when it ends right after this request."""
+    parts = [b"*%d\r\n" % len(request)]
+    for arg in request:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+class ProtocolFailure(Exception):
+    pass
+
+
+def requests_need_slow(rest: bytes) -> bool:
+    """A partial request the Python parser has started on must stay with it."""
+    return rest.find(b"\n+") >= 0 or rest.find(b"\n=") >= 0
+
+
+class RedisParser:
+    """Redis's request parsing rules (networking.c), over one buffer."""
+
+    __slots__ = ("buf", "pos", "max_bulk", "authenticated")
+
+    def __init__(self, buf: bytes, max_bulk: int, authenticated: bool):
+        self.buf = buf
+        self.pos = 0
+        self.max_bulk = max_bulk
+        self.authenticated = authenticated
+
+    def rest(self) -> bytes:
+        return self.buf[self.pos :]
+
+    def next_request(self):
+        """The next complete request (a list, maybe empty), None at the end, NeedMore if partial."""
+        if self.pos >= len(self.buf):
+            return None
+        if self.buf[self.pos] == 42:
+            return self._multibulk()
+        return self._inline()
+
+    def _inline(self):
+        buf, pos = self.buf, self.pos
+        nl = buf.find(b"\n", pos)
+        if buf.find(b"\x00", pos, nl if nl >= 0 else len(buf)) >= 0:
+            nl = -1  # strchr stops at a NUL
+        if nl < 0:
+            if len(buf) - pos > MAX_INLINE:
+                raise ProtocolFailure("Protocol error: too big inline request")
+            raise NeedMore()
+        line = buf[pos:nl]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        self.pos = nl + 1
+        args = split_args(line)
+        if args is None:
+            raise ProtocolFailure("Protocol error: unbalanced quotes in request")
+        return args
+
+    def _line(self, too_big: str):
+        """(start, end) of the header line at pos; its \\r\\n must be complete."""
+        buf, pos = self.buf, self.pos
+        cr = buf.find(b"\r", pos)
+        if buf.find(b"\x00", pos, cr if cr >= 0 else len(buf)) >= 0:
+            cr = -1  # strchr stops at a NUL
+        if cr < 0:
+            if len(buf) - pos > MAX_INLINE:
+                raise ProtocolFailure(too_big)
+            raise NeedMore()
+        if cr + 1 >= len(buf):
+            raise NeedMore()
+        return pos, cr
+
+    def _multibulk(self):
+        start_pos = self.pos
+        start, cr = self._line("Protocol error: too big mbulk count string")
+        count = _string2ll(self.buf[start + 1 : cr])
+        if count is None or count > MAX_MULTIBULK:
+            raise ProtocolFailure("Protocol error: invalid multibulk length")
+        if not self.authenticated and count > UNAUTH_MAX_MULTIBULK:
+            raise ProtocolFailure("Protocol error: unauthenticated multibulk length")
+        self.pos = cr + 2
+        args = []
+        try:
+            for _ in range(max(count, 0)):
+                args.append(self._bulk())
+        except NeedMore:
+            self.pos = start_pos
+            raise
+        return args
+
+    def _bulk(self):
+        start, cr = self._line("Protocol error: too big bulk count string")
+        buf = self.buf
+        if buf[start] != 36:
+            raise ProtocolFailure("Protocol error: expected '$', got '%s'" % _shown(buf[start]))
+        size = _string2ll(buf[start + 1 : cr])
+        if size is None or size < 0 or size > self.max_bulk:
+            raise ProtocolFailure("Protocol error: invalid bulk length")
+        if not self.authenticated and size > UNAUTH_MAX_BULK:
+            raise ProtocolFailure("Protocol error: unauthenticated bulk length")
+        begin = cr + 2
+        # Redis skips the two bytes after the payload without checking them.
+        if begin + size + 2 > len(buf):
+            raise NeedMore()
+        self.pos = begin + size + 2
+        return buf[begin : begin + size]
+
+
+def _shown(byte: int) -> str:
+    ch = chr(byte)
+    return " " if ch in "\r\n" else ch
+
+
+def _string2ll(raw: bytes):
+    """Redis's string2ll: canonical decimal, optional '-', 64-bit range; None otherwise."""
+    if not raw or len(raw) > 20:
+        return None
     try:
-        return [p.encode("latin-1") for p in split_line(line.decode("latin-1"))]
-    except ConfigError:
-        raise ValueError("unbalanced quotes") from None
+        value = int(raw)
+    except ValueError:
+        return None
+    if b"%d" % value != raw or not -(2**63) <= value < 2**63:
+        return None
+    return value
 
 
-def _first_byte(value) -> str:
-    if isinstance(value, bytes):
-        return "$"
-    return _type_byte(value)
-
-
-def _type_byte(value) -> str:
-    if isinstance(value, int):
-        return ":"
-    if isinstance(value, list):
-        return "*"
-    if value is None:
-        return "$"
-    if isinstance(value, float):
-        return ","
-    return "+"
-
-
-def _redis_error_text(hiredis_text: str) -> str:
-    """Map hiredis's parse errors to the texts Redis sends for the same input."""
-    low = hiredis_text.lower()
-    if "bulk" in low and "multi" not in low:
-        return "Protocol error: invalid bulk length"
-    if "multi" in low or "aggregate" in low or "out of range" in low:
-        return "Protocol error: invalid multibulk length"
-    m = re.search(r'got "(.)"', hiredis_text)
-    if m:
-        return "Protocol error: expected '$', got '%s'" % m.group(1)
-    return "Protocol error: " + hiredis_text
+def split_args(line: bytes):
+    """sdssplitargs: split an inline line with Redis's quoting rules; None if unbalanced."""
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        line = line[:nul]  # C string semantics: a NUL ends the line
+    args, i, n = [], 0, len(line)
+    while True:
+        while i < n and line[i] in _SPACE:
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_dq = in_sq = False
+        while True:
+            if i >= n:
+                if in_dq or in_sq:
+                    return None
+                break
+            ch = line[i]
+            if in_dq:
+                if ch == 92 and i + 3 < n and line[i + 1] == 120 and line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif ch == 92 and i + 1 < n:
+                    i += 1
+                    current.append(_ESCAPES.get(line[i], line[i]))
+                elif ch == 34:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(ch)
+            elif in_sq:
+                if ch == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    current.append(39)
+                elif ch == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    i += 1
+                    break
+                else:
+                    current.append(ch)
+            elif ch in b" \n\r\t":
+                break
+            elif ch == 34:
+                in_dq = True
+            elif ch == 39:
+                in_sq = True
+            else:
+                current.append(ch)
+            i += 1
+        args.append(bytes(current))

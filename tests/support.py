@@ -175,9 +175,13 @@ class ServerProcess:
     def restart_if_dead(self):
         """Bring back a server an earlier test crashed, so one crash fails one test."""
         if not self.alive():
-            sys.stderr.write("\n%s (pid %s) had died; log tail:\n%s\n" % (self.name, self.pid, self.log_tail()))
-            self.stop()
-            self.start()
+            self.restart()
+
+    def restart(self):
+        if self.proc is not None:
+            sys.stderr.write("\n%s (pid %s) is restarted; log tail:\n%s\n" % (self.name, self.pid, self.log_tail()))
+        self.stop()
+        self.start()
 
     def __enter__(self):
         return self.start()
@@ -224,20 +228,27 @@ def redis_server():
         yield server
 
 
+def fresh(server: ServerProcess) -> ServerProcess:
+    """The server, running and empty: restarted if an earlier test crashed it."""
+    server.restart_if_dead()
+    try:
+        flushall(server)
+    except OSError:  # it was dying as we connected: a crash at the end of the last test
+        server.restart()
+        flushall(server)
+    return server
+
+
 @pytest.fixture
 def triokv(triokv_server):
     """The session node, emptied for this test."""
-    triokv_server.restart_if_dead()
-    flushall(triokv_server)
-    return triokv_server
+    return fresh(triokv_server)
 
 
 @pytest.fixture
 def redis(redis_server):
     """The session redis-server, emptied for this test."""
-    redis_server.restart_if_dead()
-    flushall(redis_server)
-    return redis_server
+    return fresh(redis_server)
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def reset(c, argv):
     c.authenticated = not node.config["requirepass"]
     c.user = "default"
     c.name = b""
-    c.no_evict = False
+    # CLIENT NO-EVICT stays: Redis 7.0's RESET keeps it (7.2's clears it).
     if c.reply_mode is not None:
         c.reply_mode = "on"  # replies flow again, starting with this +RESET
     return _RESET
@@ -222,6 +222,11 @@ def _flags(cl) -> bytes:
     return ("".join(flags) or "N").encode()
 
 
+def _object_size(cl) -> int:
+    """The Client object itself, with its attribute table."""
+    return sys.getsizeof(cl) + sys.getsizeof(getattr(cl, "__dict__", ()))
+
+
 def info_line(cl, now: float, argv=None, cmd_name=None) -> bytes:
     """One CLIENT LIST line with Redis 7.0's fields, in its order.
 
@@ -233,7 +238,7 @@ def info_line(cl, now: float, argv=None, cmd_name=None) -> bytes:
     argv_mem = sum(map(len, argv)) if argv is not None else 0
     multi_mem = sum(len(a) for _, args in cl.multi for a in args) if cl.multi else 0
     qbuf, rbs = cl.query_buf, cl.read_buf_size
-    total = sys.getsizeof(cl) + sys.getsizeof(cl.__dict__) + qbuf + rbs + argv_mem + multi_mem + pending
+    total = _object_size(cl) + qbuf + rbs + argv_mem + multi_mem + pending
     return b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=-1 resp=%d" % (
         cl.id,
         cl.addr.encode(),
@@ -319,7 +324,8 @@ def client_setinfo(c, argv):
 
 @_client_sub("info", 2, "noscript loading stale", "6.2.0", "Returns information about the current client connection.", "nondeterministic_output")
 def client_info(c, argv):
-    return Verbatim(info_line(c, time.time(), argv, "client|info") + b"\n")
+    # Inside EXEC, Redis's current command is still the EXEC.
+    return Verbatim(info_line(c, time.time(), argv, "exec" if c.in_exec else "client|info") + b"\n")
 
 
 @_client_sub("list", -2, "admin noscript loading stale", "2.4.0", "Get the list of client connections", "nondeterministic_output")
@@ -337,7 +343,8 @@ def client_list(c, argv):
     else:
         raise CommandError(SYNTAX)
     now = time.time()
-    lines = [info_line(cl, now, argv, "client|list") if cl is c else info_line(cl, now) for cl in chosen]
+    name = "exec" if c.in_exec else "client|list"
+    lines = [info_line(cl, now, argv, name) if cl is c else info_line(cl, now) for cl in chosen]
     return Verbatim(b"".join(line + b"\n" for line in lines))
 
 

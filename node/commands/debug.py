@@ -1,8 +1,8 @@
 """DEBUG: the subcommands that mean something for this server.
 
 HELP, OBJECT, SLEEP, SET-ACTIVE-EXPIRE, POPULATE, DIGEST, DIGEST-VALUE,
-PROTOCOL, ERROR and LOG behave as in Redis 7.0. The rest of Redis's DEBUG
-(memory allocator, encodings we do not have, crashes, RDB/AOF reloads) answers
+PROTOCOL, RELOAD, ERROR and LOG behave as in Redis 7.0. The rest of Redis's DEBUG
+(memory allocator, encodings we do not have, crashes, LOADAOF) answers
 Redis's unknown-subcommand error.
 
 DEBUG DIGEST uses Redis's algorithm, so a dataset gives the same digest here
@@ -19,7 +19,8 @@ from .. import resp
 from ..encoding import encoding_of, refcount_of
 from ..errors import CommandError
 from ..keyspace import HashValue, ListValue, SetValue
-from ..persistence.rdb import encode_value
+from ..persistence import rdb
+from ..persistence.rdb import RDBError, encode_value
 from ..resp import OK, Raw, Verbatim
 from .args import parse_int
 from .connection import help_reply, shown
@@ -210,6 +211,54 @@ def debug_digest_value(c, argv):
     return Raw(b"*%d\r\n" % len(digests) + b"".join(b"+%s\r\n" % d.hex().encode() for d in digests))
 
 
+# ---- RELOAD --------------------------------------------------------------------
+
+
+def debug_reload(c, argv):
+    """Save the RDB file and load it back (NOSAVE: just load it; NOFLUSH: over the current
+    data, where keys from the file replace existing ones, as with MERGE)."""
+    flush = save = True
+    for raw in argv[2:]:
+        option = raw.lower()
+        if option == b"noflush":
+            flush = False
+        elif option == b"nosave":
+            save = False
+        elif option != b"merge":
+            raise CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    persistence = c.node.persistence
+    if persistence is None or (save and not persistence.snapshots.save()):
+        raise CommandError("ERR")  # Redis's reply when the save fails
+    try:
+        # Loading replaces the whole dataset; NOFLUSH loads over it instead.
+        loaded = persistence.snapshots.load() if flush else _load_over(c.node.keyspace, persistence.snapshots.path)
+    except (RDBError, OSError):
+        loaded = False
+    if not loaded:
+        raise CommandError("ERR Error trying to load the RDB dump, check server logs.")
+    if c.node.log is not None:
+        c.node.log.warning("DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+def _load_over(keyspace, path) -> bool:
+    """Add an RDB file's keys to the current data; its keys replace existing ones."""
+    with open(path, "rb") as f:
+        snapshot = rdb.read_snapshot(f.read())
+    now = keyspace.clock()
+    for dbnum, entries in snapshot.databases.items():
+        if dbnum >= len(keyspace.dbs):
+            raise RDBError("database %d in the dump, but only %d databases are configured" % (dbnum, len(keyspace.dbs)))
+        db = keyspace.dbs[dbnum]
+        for key, value, expire in entries:
+            if expire is not None and expire <= now:
+                continue
+            db.set(key, value)
+            if expire is not None:
+                db.set_expire(key, expire)
+    return True
+
+
 # ---- PROTOCOL --------------------------------------------------------------------
 
 _AFTER_ATTRIBUTE = b"$39\r\nSome real reply following the attribute\r\n"
@@ -279,6 +328,19 @@ _HELP = help_reply("DEBUG", [
     "    Reply with a test value of the specified type. <type> can be: string,",
     "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
     "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load;",
+    "      conflicting keys are loaded from RDB, as with MERGE.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -308,4 +370,5 @@ _SUBCOMMANDS = {
     b"digest": (_exactly(2), debug_digest),
     b"digest-value": (lambda argc: argc >= 2, debug_digest_value),
     b"protocol": (_exactly(3), debug_protocol),
+    b"reload": (lambda argc: argc >= 2, debug_reload),
 }

@@ -161,16 +161,12 @@ def _apply(config, items):
         done.append((name, config.values[name]))
         try:
             if name == "dir":
-                _chdir(text)
+                os.chdir(text)  # Redis's dir is the working directory
                 text = os.getcwd()
             config.set(name, text)
         except (ConfigError, OSError) as e:
             _restore(config, done)
             raise _set_failed(given.lower(), e.message if isinstance(e, ConfigError) else e.strerror) from None
-
-
-def _chdir(path):
-    os.chdir(path)
 
 
 def _restore(config, done):

@@ -44,8 +44,9 @@ _ARG_FLAG_ORDER = ("optional", "multiple", "multiple_token")
 
 
 def group_name(cmd) -> str:
-    group = cmd.group.lower().replace("_", "-")
-    return _GROUP_ALIASES.get(group, _GROUP_ALIASES.get(cmd.group, group))
+    """The group as COMMAND DOCS names it."""
+    group = cmd.group.lower()
+    return _GROUP_ALIASES.get(group, group.replace("_", "-"))
 
 
 def acl_categories(cmd) -> list:
@@ -104,9 +105,10 @@ def keynum_spec(flags, index, keynumidx=0, firstkey=1, keystep=1, notes=None) ->
     return spec
 
 
-def keyword_spec(flags, keyword, startfrom, find_keys, notes=None) -> dict:
-    """A key spec starting after `keyword` (searched from argv[startfrom]; negative: from the end)."""
-    spec = {"flags": flags.split(), "begin_search": {"type": "keyword", "spec": {"keyword": keyword, "startfrom": startfrom}}, "find_keys": find_keys}
+def keyword_spec(flags, keyword, startfrom, lastkey=-1, keystep=1, limit=0, notes=None) -> dict:
+    """A key spec: keys after `keyword` (searched from argv[startfrom]; negative: from
+    the end backwards), in a range as for range_spec."""
+    spec = {"flags": flags.split(), "begin_search": {"type": "keyword", "spec": {"keyword": keyword, "startfrom": startfrom}}, "find_keys": {"type": "range", "spec": {"lastkey": lastkey, "keystep": keystep, "limit": limit}}}
     if notes:
         spec["notes"] = notes
     return spec

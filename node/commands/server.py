@@ -100,8 +100,9 @@ def _shutdown_options(argv):
 
 @command("shutdown", -1, "admin noscript loading stale no_multi allow_busy", group="server", summary="Synchronously save the dataset to disk and then shut down the server")
 def shutdown(c, argv):
-    """Ask the I/O layer to exit: node.shutdown_requested holds 'save', 'nosave' or ''
-    (save when save points are configured), node.shutdown_options NOW/FORCE."""
+    """Prepare persistence as Redis does inside SHUTDOWN (final save, AOF flush), then ask
+    the I/O layer to exit: node.shutdown_requested holds 'save', 'nosave' or '' (save
+    when save points are configured), node.shutdown_options NOW/FORCE."""
     options, abort = _shutdown_options(argv)
     node = c.node
     if abort:
@@ -111,19 +112,24 @@ def shutdown(c, argv):
         node.shutdown_options = frozenset()
         return OK
     mode = "save" if "save" in options else "nosave" if "nosave" in options else ""
-    if mode == "save" and node.persistence is None:
-        # Nothing can write a snapshot: a forced shutdown exits without one,
-        # otherwise it fails the way a failed save fails in Redis.
-        _log(node, "User requested shutdown...")
-        _log(node, "Error trying to save the DB, can't exit." if "force" not in options else "Error trying to save the DB. Exit anyway.")
-        if "force" not in options:
-            _log(node, "Errors trying to shut down the server. Check the logs for more information.")
-            raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
-        mode = "nosave"
+    if not _prepare_shutdown(node, mode) and "force" not in options:
+        _log(node, "Errors trying to shut down the server. Check the logs for more information.")
+        raise CommandError("ERR Errors trying to SHUTDOWN. Check logs.")
     node.shutdown_requested = mode
     node.shutdown_options = frozenset(options - {"save", "nosave"})
     c.closing = True  # Redis exits inside the command: nothing after it runs, no reply
     return _NOTHING
+
+
+def _prepare_shutdown(node, mode) -> bool:
+    """False when the save the shutdown needs failed (FORCE exits anyway)."""
+    if node.persistence is not None:
+        return node.persistence.shutdown(mode)
+    if mode == "save":
+        # Nothing here can write the snapshot SAVE asks for.
+        _log(node, "Error trying to save the DB, can't exit.")
+        return False
+    return True
 
 
 def _log(node, message):

@@ -114,7 +114,7 @@ class ZSet:
         self.scores[member] = score
         order = self.order
         order.add((score, member))
-        if len(order) > _BIG and order.__class__ is _SmallOrder:
+        if order.__class__ is _SmallOrder and len(order) > _BIG:
             self.order = SortedList(order)
 
     def rescore(self, member: bytes, old: float, new: float):

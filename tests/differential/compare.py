@@ -71,6 +71,7 @@ class Pair:
         self.history = []  # (conn index, args) for the report
         self.pending = {}  # conn index -> args sent and not yet read
         self.mismatches = []
+        self.failed = []  # the args of each mismatching command, in order
         self.opened = set()
 
     def close(self):
@@ -114,9 +115,18 @@ class Pair:
         if isinstance(r, Exception):
             raise RuntimeError("redis-server itself did not answer %s: %s" % (show(args), r))
         if isinstance(t, Exception):
-            self.mismatch(index, args, r.raw, "<%s: %s>" % (type(t).__name__, t), fatal=True)
+            self.mismatch(index, args, r.raw, self._failure(t), fatal=True)
         self._compare(index, args, r, t)
         return r, t
+
+    def _failure(self, error):
+        """What triokv did instead of answering; its log when the process died."""
+        server = self.triokv.server
+        text = "<%s: %s>" % (type(error).__name__, error)
+        time.sleep(0.05)
+        if hasattr(server, "alive") and not server.alive():
+            text += "\n    triokv died; log tail:\n" + server.log_tail(15)
+        return text
 
     @staticmethod
     def _read_one(side, index, timeout):
@@ -237,6 +247,7 @@ class Pair:
             clip(triokv_raw),
         )
         self.mismatches.append(entry)
+        self.failed.append(args)
         if fatal or self.stop_at_first:
             raise Mismatch(self.report())
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support import redis, redis_server, triokv, triokv_server  # noqa: F401  (fixtures)
+from tests.support import ServerProcess, need_binary, redis, server_factory, triokv, triokv_server  # noqa: F401  (fixtures)
 
 from .compare import Pair
 
@@ -11,6 +11,20 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/differential/" in str(item.fspath):
             item.add_marker(pytest.mark.redis)
+
+
+# triokv enables DEBUG by default (its own tests and tools use DEBUG SLEEP and friends);
+# Redis 7 refuses it unless told. The reference is told, so that what DEBUG does
+# is compared; the default itself is listed in test_known_differences.py.
+REDIS_ARGS = ["--enable-debug-command", "yes"]
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The reference redis-server for this suite (overrides tests.support's stock one)."""
+    need_binary("redis-server")
+    with ServerProcess("redis", REDIS_ARGS, name="redis-server") as server:
+        yield server
 
 
 @pytest.fixture(params=[False, True], ids=["resp2", "resp3"])

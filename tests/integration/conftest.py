@@ -5,11 +5,10 @@ same tests against a real redis-server instead: that is how the expectations
 written here were checked against Redis 7.0.15, and how to re-check them.
 """
 
-import os
-
 import pytest
 import redis as redis_py
 
+from tests.integration.helpers import TARGET_KIND
 from tests.support import (  # noqa: F401  (fixtures re-exported for this package)
     redis,
     redis_server,
@@ -18,7 +17,6 @@ from tests.support import (  # noqa: F401  (fixtures re-exported for this packag
     triokv_server,
 )
 
-TARGET_KIND = os.environ.get("TRIOKV_TEST_TARGET", "triokv")
 
 
 @pytest.fixture

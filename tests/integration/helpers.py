@@ -1,7 +1,11 @@
 """Small socket and polling helpers shared by the integration tests."""
 
+import os
 import socket
 import time
+
+# The server kind the suite runs against; TRIOKV_TEST_TARGET=redis checks the tests on real Redis.
+TARGET_KIND = os.environ.get("TRIOKV_TEST_TARGET", "triokv")
 
 
 def raw_connect(server, timeout: float = 10.0, rcvbuf: int = 0) -> socket.socket:

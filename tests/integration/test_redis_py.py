@@ -15,7 +15,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis as redis_py
 import redis.asyncio as aredis
 from redis.exceptions import ResponseError, WatchError
 
@@ -37,6 +36,15 @@ def run_asyncio(coro_fn, *args):
         return await asyncio.wait_for(coro_fn(*args), ASYNC_DEADLINE)
 
     return asyncio.run(bounded())
+
+
+async def async_wait_until(condition, deadline: float, what: str):
+    """asyncio twin of support.wait_until: `condition` is an async callable."""
+    end = time.monotonic() + deadline
+    while not await condition():
+        if time.monotonic() >= end:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (deadline, what))
+        await asyncio.sleep(0.01)
 
 
 def async_client(server, **kwargs):
@@ -318,8 +326,10 @@ def test_blpop_asyncio_served_in_arrival_order(server, protocol):
             for i, w in enumerate(waiters):
                 tasks.append(asyncio.ensure_future(w.blpop(["aq"], timeout=10)))
                 # each waiter must be queued before the next so the serving order is defined
-                while int((await other.info("clients"))["blocked_clients"]) != i + 1:
-                    await asyncio.sleep(0.01)
+                async def queued(n=i + 1):
+                    return int((await other.info("clients"))["blocked_clients"]) == n
+
+                await async_wait_until(queued, 5, "BLPOP client %d to block" % (i + 1))
             assert await other.rpush("aq", "a", "b", "c") == 3
             assert pairs(await asyncio.gather(*tasks)) == [(b"aq", b"a"), (b"aq", b"b"), (b"aq", b"c")]
         finally:
@@ -432,8 +442,10 @@ def test_hundred_concurrent_asyncio_clients_incr_exactly(server):
         ready, go = [], asyncio.Event()
         try:
             tasks = [asyncio.ensure_future(worker(c, ready, go)) for c in conns]
-            while len(ready) < n_clients:
-                await asyncio.sleep(0.01)
+            async def all_ready():
+                return len(ready) == n_clients
+
+            await async_wait_until(all_ready, 20, "%d clients to connect" % n_clients)
             assert int((await observer.info("clients"))["connected_clients"]) >= n_clients + 1
             go.set()
             await asyncio.gather(*tasks)

@@ -355,3 +355,14 @@ class TestRefusals:
         assert str(h.run("EXEC")) == "EXECABORT Transaction discarded because of: " + _READONLY
         h.node.role = "master"
         assert h.run("GET", "k") is None
+
+
+def test_exec_refused_by_the_dispatcher_discards_and_says_why(h):
+    reason = b"-EXECABORT Transaction discarded because of: "
+    h.raw("MULTI")
+    h.raw("SET", "k", "v")
+    assert h.raw("EXEC", "x") == reason + b"wrong number of arguments for 'exec' command\r\n"
+    assert h.raw("EXEC") == b"-ERR EXEC without MULTI\r\n"
+    assert h.run("GET", "k") is None
+    h.raw("SUBSCRIBE", "ch")
+    assert h.raw("EXEC") == reason + b"Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
