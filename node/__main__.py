@@ -9,6 +9,7 @@ from . import __version__
 from .config import ConfigError, load
 from .core import Node
 from .log import Log
+from .persistence.manager import Persistence
 from .server import Server
 
 USAGE = """Usage: triokv-node [/path/to/redis.conf|config.yaml] [--directive value ...]
@@ -84,6 +85,7 @@ def run(config):
     if pidfile:
         _write_pidfile(pidfile)
     node = Node(config, log=log)
+    Persistence(node, log)
     server = Server(node, log)
     log.notice("Server initialized")
     try:
@@ -97,7 +99,7 @@ def run(config):
                 os.unlink(pidfile)
             except OSError:
                 pass
-    return 0
+    return server.exit_code
 
 
 def _write_pidfile(path):

@@ -59,6 +59,7 @@ class Node:
         self.error_counts = {}  # error code (ERR, WRONGTYPE, ...) -> replies sent, for INFO errorstats
         self.shutdown_requested = None  # set to a mode ('save'/'nosave'/'') by SHUTDOWN
         self.shutdown_options = frozenset()  # "now" / "force" given to SHUTDOWN
+        self.loading = False  # True while the dataset loads at start-up (-LOADING replies)
         self.persistence = None  # set by the persistence layer (RDB/AOF) once it exists
         self._reply_mode_client = None  # client whose command runs under CLIENT REPLY OFF/SKIP
         self.propagate_listeners = []  # called with (dbnum, argv) for each executed write
@@ -127,6 +128,9 @@ class Node:
             if cmd is None:
                 self._reply_error(c, _unknown_command(argv))
                 return
+        if self.loading and not cmd.loading_ok:
+            self._reply_error(c, "LOADING Redis is loading the dataset in memory", cmd)
+            return
         n = len(argv)
         arity = cmd.arity
         if arity != n and (arity > 0 or n < -arity):

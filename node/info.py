@@ -399,7 +399,7 @@ def _persistence(node):
     fields = []
     for name, default in _PERSISTENCE_FIELDS:
         value = computed[name] if default is None else default
-        if p is not None and name != "rdb_changes_since_last_save":
+        if p is not None:
             value = getattr(p, name, value)
         fields.append((name, int(value) if isinstance(value, bool) else value))
         if name == "loading" and value:

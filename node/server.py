@@ -14,6 +14,8 @@ import time
 import trio
 
 from .core import Node
+from .info import sample_metrics
+from .persistence.manager import StartupError
 from .protocol import RequestReader
 
 _READ_SIZE = 64 * 1024
@@ -26,7 +28,9 @@ class Server:
         self.nursery = None
         self.listeners = []
         self.ports = []
-        self.background = []  # async callables started with the server (persistence, replication)
+        self.background = []  # async callables started with the server (replication, ...)
+        self.stopping = False
+        self.exit_code = 0
 
     # ---- listening ---------------------------------------------------
 
@@ -44,12 +48,42 @@ class Server:
             nursery.start_soon(self._signals)
             for task in self.background:
                 nursery.start_soon(task)
+            if self.node.persistence is not None:
+                if not await self._load_data():
+                    self.exit_code = 1
+                    nursery.cancel_scope.cancel()
+                    return
+                nursery.start_soon(self._fsync_everysec)
             self.log.notice("Ready to accept connections")
             task_status.started(self.ports)
 
+    async def _load_data(self) -> bool:
+        """Load the dataset while already listening: clients get -LOADING meanwhile, as in Redis."""
+        node = self.node
+        node.loading = True
+        try:
+            await trio.to_thread.run_sync(node.persistence.load_at_startup)
+        except StartupError as e:
+            self.log.warning("Fatal error loading the DB: %s. Exiting." % e)
+            return False
+        finally:
+            node.loading = False
+        return True
+
+    async def _fsync_everysec(self):
+        """appendfsync everysec: fsync the AOF once a second off the event loop."""
+        persistence = self.node.persistence
+        while True:
+            await trio.sleep(1)
+            if persistence.aof.unsynced:
+                await trio.to_thread.run_sync(persistence.fsync_everysec)
+
     async def _accept_loop(self, listener):
         while True:
-            await trio.lowlevel.wait_readable(listener)
+            try:
+                await trio.lowlevel.wait_readable(listener)
+            except trio.ClosedResourceError:
+                return  # the listener was closed for shutdown
             try:
                 sock, _ = listener.accept()
             except BlockingIOError:
@@ -105,6 +139,9 @@ class Server:
             node.keyspace.tick()
             node.keyspace.active_expire_cycle()
             node.stats["expired_keys"] = node.keyspace.expired_keys
+            if node.persistence is not None:
+                node.persistence.cron()
+            sample_metrics(node)
             if node.shutdown_requested is not None:
                 await self.shutdown()
             self._close_idle_clients()
@@ -129,9 +166,18 @@ class Server:
                 await self.shutdown()
 
     async def shutdown(self):
-        """Stop serving: run shutdown hooks (saving, when persistence is on), then exit."""
+        """Stop serving and exit. A signal saves first (SHUTDOWN already did, in the command)."""
+        node = self.node
+        if self.stopping:
+            return
+        if node.shutdown_requested == "signal" and node.persistence is not None:
+            if not node.persistence.shutdown(""):
+                self.log.warning("SIGTERM received but errors trying to shut down the server, check the logs for more information")
+                node.shutdown_requested = None
+                return
+        self.stopping = True
         self.log.warning("User requested shutdown...")
-        for hook in getattr(self.node, "shutdown_hooks", []):
+        for hook in getattr(node, "shutdown_hooks", []):
             result = hook()
             if hasattr(result, "__await__"):
                 await result
@@ -152,6 +198,7 @@ class _Connection:
         self.io = io
         self.sending = False
         self.push_event = trio.Event()
+        self.early_input = []  # bytes received while blocked, run after the wait
         config = self.node.config
         self.reader = RequestReader(config["proto-max-bulk-len"], config["client-query-buffer-limit"])
 
@@ -197,58 +244,101 @@ class _Connection:
     async def _read_loop(self):
         node, client, reader = self.node, self.client, self.reader
         stats = node.stats
-        execute = node.execute
-        receive = self.io.recv
         while not client.closing:
-            try:
-                data = await self._receive(receive)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                return
+            data = self.early_input.pop(0) if self.early_input else await self._receive()
             if not data:
                 return
             stats["total_net_input_bytes"] += len(data)
-            requests, error = reader.feed(data)
-            for argv in requests:
-                if node.pause_until:
-                    await self._paused(argv)
-                execute(client, argv)
-                if client.blocked is not None:
-                    await self._wait_unblocked()
-                if client.closing:
+            client.last_interaction = time.time()
+            client.query_buf = len(data)
+            reader.authenticated = client.authenticated
+            requests, failure = reader.feed(data)
+            await self._run_batch(requests)
+            while reader.backlog and not client.closing and failure is None:
+                # Requests held back while the client was unauthenticated: limits may have changed.
+                reader.authenticated = client.authenticated
+                requests, failure = reader.feed(b"")
+                if not requests:
                     break
-            if error is not None:
-                self.server.log.verbose("Protocol error (%s) from client: id=%d addr=%s" % (error, client.id, client.addr))
-                client.out.append(b"-ERR " + error.encode() + b"\r\n")
-                client.closing = True
+                await self._run_batch(requests)
+            if failure is not None and not client.closing:
+                self._protocol_failure(failure)
             if client.out:
+                if node.persistence is not None:
+                    node.persistence.before_reply()
                 await self._flush()
             if node.shutdown_requested is not None:
                 await self.server.shutdown()
 
-    async def _receive(self, receive):
+    async def _run_batch(self, requests):
+        node, client = self.node, self.client
+        execute = node.execute
+        for argv in requests:
+            if node.pause_until:
+                await self._paused(argv)
+            execute(client, argv)
+            if client.blocked is not None:
+                await self._wait_unblocked()
+            if client.closing:
+                break
+
+    def _protocol_failure(self, failure):
+        client = self.client
+        if failure.text is None:
+            self.server.log.warning("Closing client that reached max query buffer length: id=%d addr=%s" % (client.id, client.addr))
+        else:
+            self.server.log.verbose("Protocol error (%s) from client: id=%d addr=%s" % (failure.text, client.id, client.addr))
+            client.out.append(b"-ERR " + failure.text.encode("utf-8", "replace") + b"\r\n")
+        client.closing = True
+
+    async def _receive(self):
         limit = self.node.config["timeout"]
-        if not limit or self.client.kind != "normal":
-            return await receive()
-        with trio.move_on_after(limit):
-            return await receive()
+        try:
+            if not limit or self.client.kind != "normal":
+                return await self.io.recv()
+            with trio.move_on_after(limit):
+                return await self.io.recv()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return b""
         return b""
 
     async def _wait_unblocked(self):
-        """A blocking command found nothing: send what is pending, wait for data or timeout."""
+        """A blocking command found nothing: send what is pending, wait for data or timeout.
+
+        Meanwhile the socket is still watched, as Redis does: a client that
+        disconnects stops waiting (and can no longer be served a popped element);
+        anything it sends is kept for after the wait."""
         client = self.client
         if client.out:
+            if self.node.persistence is not None:
+                self.node.persistence.before_reply()
             await self._flush()
         done = trio.Event()
         client.unblock = done.set
         timeout = client.blocked.timeout
-        with trio.move_on_after(timeout if timeout > 0 else math.inf):
-            await done.wait()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_while_blocked, done)
+            with trio.move_on_after(timeout if timeout > 0 else math.inf):
+                await done.wait()
+            nursery.cancel_scope.cancel()
         client.unblock = None
         if client.blocked_reply is not None:
             client.out.append(client.blocked_reply)
             client.blocked_reply = None
+        elif client.closing:
+            self.node.cancel_block(client)
         elif client.blocked is not None:
             client.out.append(self.node.timeout_block(client))
+
+    async def _watch_while_blocked(self, done):
+        while True:
+            data = await self._receive()
+            if not data:
+                self.client.closing = True
+                self.node.cancel_block(self.client)
+                done.set()
+                return
+            self.early_input.append(data)
 
     async def _paused(self, argv):
         """CLIENT PAUSE: hold this client's commands (or only its writes) until the pause ends."""

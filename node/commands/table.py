@@ -60,6 +60,7 @@ class Command:
     is_write: bool = False
     denyoom: bool = False
     no_auth: bool = False
+    loading_ok: bool = False
     allowed_in_subscribe: bool = False
     calls: int = 0
     usec: int = 0
@@ -108,6 +109,7 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
         cmd.is_write = WRITE in flag_set
         cmd.denyoom = DENYOOM in flag_set
         cmd.no_auth = NO_AUTH in flag_set
+        cmd.loading_ok = LOADING in flag_set
         cmd.allowed_in_subscribe = name in _SUBSCRIBE_CONTEXT
         COMMANDS[name] = cmd
         BY_BYTES[name.encode()] = cmd

@@ -23,7 +23,6 @@ class Persistence:
         self.log = log
         self.snapshots = Snapshots(node, log)
         self.aof = AppendOnly(node, log, self.snapshots)
-        self.loading = False
         self.loading_started = 0.0
         node.persistence = self
         node.config.listeners.append(self._on_config_set)
@@ -32,14 +31,11 @@ class Persistence:
 
     def load_at_startup(self):
         """Load the AOF (when on) or the RDB file. StartupError if a file is corrupt."""
-        self.loading, self.loading_started = True, time.time()
-        try:
-            if self.node.config["appendonly"]:
-                self._load_aof()
-            else:
-                self._load_rdb()
-        finally:
-            self.loading = False
+        self.loading_started = time.time()
+        if self.node.config["appendonly"]:
+            self._load_aof()
+        else:
+            self._load_rdb()
 
     def _load_rdb(self):
         try:
@@ -79,7 +75,7 @@ class Persistence:
         self.aof.fsync_if_due()
 
     def _on_config_set(self, name, value):
-        if name != "appendonly" or self.loading:
+        if name != "appendonly" or self.node.loading:
             return
         if value and not self.aof.enabled:
             # Turning the AOF on at run time starts it from a base of the current data.
@@ -90,6 +86,68 @@ class Persistence:
             self.aof.close()
             if self.aof.feed in self.node.propagate_listeners:
                 self.node.propagate_listeners.remove(self.aof.feed)
+
+    # ---- INFO persistence fields (names are Redis's) ----------------------------
+
+    @property
+    def rdb_changes_since_last_save(self):
+        return self.snapshots.changes_since_save
+
+    @property
+    def rdb_bgsave_in_progress(self):
+        return int(self.snapshots.child_kind == "rdb")
+
+    @property
+    def rdb_last_save_time(self):
+        return self.snapshots.lastsave
+
+    @property
+    def rdb_last_bgsave_status(self):
+        return "ok" if self.snapshots.last_bgsave_ok else "err"
+
+    @property
+    def rdb_last_bgsave_time_sec(self):
+        return self.snapshots.last_save_seconds
+
+    @property
+    def rdb_current_bgsave_time_sec(self):
+        return int(time.time() - self.snapshots.child_started) if self.snapshots.child_kind == "rdb" else -1
+
+    @property
+    def rdb_saves(self):
+        return self.snapshots.rdb_saves
+
+    @property
+    def aof_rewrite_in_progress(self):
+        return int(self.snapshots.child_kind == "aof")
+
+    @property
+    def aof_rewrite_scheduled(self):
+        return int(self.aof.rewrite_scheduled)
+
+    @property
+    def aof_rewrites(self):
+        return self.aof.rewrites
+
+    @property
+    def aof_last_write_status(self):
+        return "ok" if self.aof.last_write_ok else "err"
+
+    @property
+    def aof_current_size(self):
+        return self.aof.current_size
+
+    @property
+    def aof_base_size(self):
+        return self.aof.base_size
+
+    @property
+    def aof_buffer_length(self):
+        return self.aof.buf_bytes
+
+    @property
+    def loading(self):
+        return int(self.node.loading)
 
     # ---- shutdown -----------------------------------------------------------
 
