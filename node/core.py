@@ -214,6 +214,8 @@ class Node:
             self.stats["total_error_replies"] += 1
             count_error(self.error_counts, e.text)
             reply = Raw(b"-" + e.text.encode() + b"\r\n")
+        except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
+            reply = self._internal_error(cmd, e)
         usec = int((_perf_counter() - start) * 1_000_000)
         cmd.calls += 1
         cmd.usec += usec
@@ -249,16 +251,29 @@ class Node:
             # A rewrite not sent (no listener yet) must not leak into a later command.
             c.propagate_as = None
 
+    def _internal_error(self, cmd, error):
+        """A command raised something other than CommandError: log it, reply an error."""
+        import traceback
+
+        cmd.failed_calls += 1
+        self.stats["total_error_replies"] += 1
+        if self.log is not None:
+            self.log.warning("Internal error running '%s': %s" % (cmd.name, traceback.format_exc()))
+        text = "ERR internal error in '%s': %s" % (cmd.name, type(error).__name__)
+        count_error(self.error_counts, text)
+        return Raw(b"-" + text.encode() + b"\r\n")
+
     def _reply_error(self, c, text, cmd=None):
         if cmd is not None:
             cmd.rejected_calls += 1
             if cmd.name == "exec":
                 text = _abort_exec(c, text)
         self.stats["total_error_replies"] += 1
-        count_error(self.error_counts, text)
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+        count_error(self.error_counts, raw.decode("latin-1"))
         if c.multi is not None:
             c.multi_error = True
-        c.out.append(b"-" + text.encode("utf-8", "replace") + b"\r\n")
+        c.out.append(b"-" + raw + b"\r\n")
 
     def _queue(self, c, cmd, argv):
         """Queue a command inside MULTI. A refusal here (no-multi command, OOM,
@@ -507,7 +522,7 @@ def _abort_exec(c, text) -> str:
     return "EXECABORT Transaction discarded because of: " + (text[4:] if text.startswith("ERR ") else text)
 
 
-def _unknown_command(argv) -> str:
+def _unknown_command(argv) -> bytes:
     # Redis shows each argument as "'arg' " until 128 bytes are shown, the last
     # one cut to fit, and the name cut at 128; CR and LF would break the reply line.
     args = b""
@@ -516,4 +531,5 @@ def _unknown_command(argv) -> str:
             break
         args += b"'%s' " % arg[: 128 - len(args)]
     text = b"ERR unknown command '%s', with args beginning with: %s" % (argv[0][:128], args)
-    return text.replace(b"\r", b" ").replace(b"\n", b" ").decode("utf-8", "replace")
+    # Bytes, not text: the name and arguments are echoed exactly as sent.
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")

@@ -24,6 +24,8 @@ Failure: the error to send (or None: close silently, as for the query buffer
 limit) before closing.
 """
 
+import re
+
 import hiredis
 
 MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
@@ -33,7 +35,9 @@ UNAUTH_MAX_BULK = 16384
 WINDOW_LIMIT = 8 * 1024 * 1024
 _SPACE = b" \t\n\v\f\r"
 _HEX = b"0123456789abcdefABCDEF"
-_NOT_BULK_START = frozenset(b"+=")
+# A line starting with a RESP type other than '*' or '$': never part of a valid request
+# (outside payloads). Checked only on chunks that end mid-request.
+_NON_BULK_LINE = re.compile(rb"\n[-+:=,_#%~>(!|*]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
@@ -49,7 +53,7 @@ class NeedMore(Exception):
 
 
 class RequestReader:
-    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_pending", "max_bulk", "query_limit", "authenticated")
+    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_lines_seen", "_lines_expected", "max_bulk", "query_limit", "authenticated")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3, authenticated: bool = True):
         self._reader = hiredis.Reader()
@@ -57,7 +61,8 @@ class RequestReader:
         self._window_bytes = 0
         self._done = 0  # requests returned since the last boundary
         self._slow = None  # bytes buffered by the Python parser while it is in charge
-        self._pending = 0  # bytes since the last boundary, for the query buffer limit
+        self._lines_seen = 0  # newlines fed since the last boundary
+        self._lines_expected = 0  # newlines the requests returned since then account for
         self.max_bulk = max_bulk
         self.query_limit = query_limit
         self.authenticated = authenticated
@@ -68,14 +73,16 @@ class RequestReader:
             return self._feed_slow(data)
         if self._window_bytes == 0 and data[0] != 42:
             return self._feed_slow(data)  # inline, or junk: Redis's rules apply
-        if self._suspicious(data) or (self._window_bytes and data[0] in _NOT_BULK_START):
+        if self._suspicious(data):
             return self._recover([], data)
         self._reader.feed(data)
         window = self._window
         if window is not None:
             window.append(data)
         self._window_bytes += len(data)
+        self._lines_seen += data.count(b"\n")
         requests = []
+        lines = 0
         gets = self._reader.gets
         try:
             while True:
@@ -85,18 +92,27 @@ class RequestReader:
                 if request.__class__ is not list:
                     if request is None:
                         self._done += 1
+                        lines += 1
                         continue  # *-1: ignored, as Redis does
                     return self._recover(requests, None)
                 for arg in request:
                     if arg.__class__ is not bytes:
                         return self._recover(requests, None)
                 self._done += 1
+                lines += 1 + 2 * len(request)
                 if request:
                     requests.append(request)
         except hiredis.ProtocolError:
             return self._recover(requests, None)
-        if requests and data.endswith(_canonical(requests[-1])):
+        self._lines_expected += lines
+        if requests and _ends_with(data, _canonical(requests[-1])):
+            if self._lines_seen != self._lines_expected:
+                # A line too many or too few: a payload holding newlines, or an element
+                # hiredis read as a bulk that Redis would refuse (`+x`). Let Redis's rules judge.
+                return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
+        elif _NON_BULK_LINE.search(data, _partial_start(data, requests)):
+            return self._recover([], None, skip=self._done - len(requests))
         elif self._window_bytes > WINDOW_LIMIT:
             self._window = None
         if self._window_bytes > self.query_limit:
@@ -107,16 +123,14 @@ class RequestReader:
         self._window = []
         self._window_bytes = 0
         self._done = 0
+        self._lines_seen = 0
+        self._lines_expected = 0
 
     def _suspicious(self, data: bytes) -> bool:
         """Input hiredis would accept but Redis may not: let the exact parser judge it.
 
-        A header that may break a limit, or a simple string where a bulk must be
-        (hiredis returns `+x` as bytes, indistinguishable from `$1 x`). A few
-        C-speed finds per chunk; a payload that merely looks like one only costs
-        the slower parse of that chunk."""
-        if data.find(b"\n+") >= 0 or data.find(b"\n=") >= 0:
-            return True
+        A header that may break a limit: three C-speed finds per chunk; a payload
+        that merely looks like one only costs the slower parse of that chunk."""
         for pos in (data.find(b"*"), data.rfind(b"*"), data.rfind(b"$")):
             if pos >= 0 and data[pos + 1 : pos + 8].isdigit():
                 end = data.find(b"\r", pos)
@@ -125,15 +139,19 @@ class RequestReader:
                     return True
         return False
 
-    def _recover(self, requests, data):
-        """Hand the stream since the last boundary to the Python parser, skipping what ran."""
+    def _recover(self, requests, data, skip=None):
+        """Hand the stream since the last boundary to the Python parser, skipping what ran.
+
+        `requests` were parsed in this call and are kept; `skip` says how many
+        requests since the boundary the parser must pass over (default: all
+        that hiredis returned, these included)."""
         if self._window is None:
             return requests, Failure("Protocol error: invalid request (could not resynchronize)")
         buf = b"".join(self._window) + (data or b"")
-        skip = self._done
+        if skip is None:
+            skip = self._done
         self._reader = hiredis.Reader()
         self._at_boundary()
-        self._slow = b""
         parser = RedisParser(buf, self.max_bulk, self.authenticated)
         for _ in range(skip):
             parser.next_request()
@@ -141,19 +159,27 @@ class RequestReader:
         return requests + more, failure
 
     def _feed_slow(self, data: bytes):
-        parser = RedisParser(self._slow + data if self._slow else data, self.max_bulk, self.authenticated)
-        return self._run_parser(parser)
+        if self._slow is None:
+            self._slow = bytearray(data)
+        else:
+            self._slow += data  # amortized: a large request arriving in pieces is not re-copied
+        return self._run_parser(RedisParser(self._slow, self.max_bulk, self.authenticated))
 
     def _run_parser(self, parser):
+        """Take every complete request the Python parser finds; keep the rest for later.
+
+        The Python parser stays in charge until its buffer empties at a request
+        boundary; the next chunk then goes to hiredis again."""
         requests = []
+        failure = None
         while True:
             try:
                 request = parser.next_request()
             except NeedMore:
                 break
             except ProtocolFailure as e:
-                self._slow = None
-                return requests, Failure(str(e))
+                failure = Failure(str(e))
+                break
             if request is None:
                 break
             if request:
@@ -162,15 +188,19 @@ class RequestReader:
                 # AUTH may lift the limits for what follows: the caller runs this one, then
                 # calls feed(b"") for the rest (see `backlog`).
                 break
-        rest = parser.rest()
-        self._slow = rest if rest else None
-        if len(rest) > self.query_limit:
-            return requests, Failure(None)
-        if rest and rest[0] == 42 and self.authenticated and not requests_need_slow(rest):
-            # A multibulk at a boundary: hiredis can take over again (no quadratic re-parsing).
+        if failure is not None:
             self._slow = None
-            more, failure = self.feed(rest)
-            return requests + more, failure
+            return requests, failure
+        buf = parser.buf
+        if parser.pos >= len(buf):
+            self._slow = None
+        else:
+            if not isinstance(buf, bytearray):
+                buf = bytearray(buf)
+            del buf[: parser.pos]
+            self._slow = buf
+            if len(buf) > self.query_limit:
+                return requests, Failure(None)
         return requests, None
 
     @property
@@ -187,13 +217,24 @@ def _canonical(request) -> bytes:
     return b"".join(parts)
 
 
+def _ends_with(data: bytes, encoded: bytes) -> bool:
+    """Whether a chunk ends right after a request (which may have begun in earlier chunks)."""
+    if len(encoded) <= len(data):
+        return data.endswith(encoded)
+    return encoded.endswith(data)
+
+
+def _partial_start(data: bytes, requests) -> int:
+    """Where the unfinished request in a chunk starts (0 if it began in an earlier chunk)."""
+    if not requests:
+        return 0
+    encoded = _canonical(requests[-1])
+    pos = data.rfind(encoded)
+    return pos + len(encoded) if pos >= 0 else 0
+
+
 class ProtocolFailure(Exception):
     pass
-
-
-def requests_need_slow(rest: bytes) -> bool:
-    """A partial request the Python parser has started on must stay with it."""
-    return rest.find(b"\n+") >= 0 or rest.find(b"\n=") >= 0
 
 
 class RedisParser:
@@ -206,9 +247,6 @@ class RedisParser:
         self.pos = 0
         self.max_bulk = max_bulk
         self.authenticated = authenticated
-
-    def rest(self) -> bytes:
-        return self.buf[self.pos :]
 
     def next_request(self):
         """The next complete request (a list, maybe empty), None at the end, NeedMore if partial."""
@@ -227,7 +265,7 @@ class RedisParser:
             if len(buf) - pos > MAX_INLINE:
                 raise ProtocolFailure("Protocol error: too big inline request")
             raise NeedMore()
-        line = buf[pos:nl]
+        line = bytes(buf[pos:nl])
         if line.endswith(b"\r"):
             line = line[:-1]
         self.pos = nl + 1
@@ -283,7 +321,7 @@ class RedisParser:
         if begin + size + 2 > len(buf):
             raise NeedMore()
         self.pos = begin + size + 2
-        return buf[begin : begin + size]
+        return bytes(buf[begin : begin + size])
 
 
 def _shown(byte: int) -> str:

@@ -10,6 +10,7 @@ import math
 import signal
 import socket
 import time
+import traceback
 
 import trio
 
@@ -126,6 +127,8 @@ class Server:
                 node.remove_client(client)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             pass
+        except Exception:  # noqa: BLE001  one client's failure must never take the server down
+            self.log.warning("Closing client %s after an internal error:\n%s" % (addr, traceback.format_exc()))
         finally:
             await io.close()
 
@@ -288,7 +291,7 @@ class _Connection:
             self.server.log.warning("Closing client that reached max query buffer length: id=%d addr=%s" % (client.id, client.addr))
         else:
             self.server.log.verbose("Protocol error (%s) from client: id=%d addr=%s" % (failure.text, client.id, client.addr))
-            client.out.append(b"-ERR " + failure.text.encode("utf-8", "replace") + b"\r\n")
+            client.out.append(b"-ERR " + failure.text.encode("latin-1", "replace") + b"\r\n")
         client.closing = True
 
     async def _receive(self):

@@ -239,7 +239,7 @@ def info_line(cl, now: float, argv=None, cmd_name=None) -> bytes:
     multi_mem = sum(len(a) for _, args in cl.multi for a in args) if cl.multi else 0
     qbuf, rbs = cl.query_buf, cl.read_buf_size
     total = _object_size(cl) + qbuf + rbs + argv_mem + multi_mem + pending
-    return b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=-1 resp=%d" % (
+    return b"id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d obl=0 oll=%d omem=%d tot-mem=%d events=%s cmd=%s user=%s redir=-1 resp=%d%s" % (
         cl.id,
         cl.addr.encode(),
         cl.laddr.encode(),
@@ -266,7 +266,16 @@ def info_line(cl, now: float, argv=None, cmd_name=None) -> bytes:
         (cmd_name or cl.last_cmd).encode(),
         cl.user.encode(),
         3 if cl.resp3 else 2,
+        _lib_fields(cl),
     )
+
+
+def _lib_fields(cl) -> bytes:
+    """lib-name/lib-ver as Redis 7.2 shows them, only once a client sent CLIENT SETINFO:
+    a 7.0 client's line stays exactly 7.0's."""
+    if not cl.lib_name and not cl.lib_ver:
+        return b""
+    return b" lib-name=%s lib-ver=%s" % (cl.lib_name, cl.lib_ver)
 
 
 # ---- CLIENT ------------------------------------------------------------------
