@@ -220,7 +220,7 @@ class Node:
         cmd.calls += 1
         cmd.usec += usec
         c.last_cmd = cmd.name if not cmd.subcommands else _full_name(cmd, argv)
-        if usec >= self.slowlog_threshold >= 0:
+        if usec >= self.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
             self.record_slow(c, argv, usec)
         t = reply.__class__
         if t is Raw:

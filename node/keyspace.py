@@ -90,7 +90,7 @@ def now_ms() -> int:
 
 
 class Database:
-    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "string_bytes", "_sample", "avg_ttl")
+    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample", "avg_ttl")
 
     def __init__(self, space, index: int):
         self.id = index
@@ -106,6 +106,7 @@ class Database:
         self.freq_time = {}  # key -> LFU minutes clock of the counter's last decay
         self.coll_sizes = {}  # key -> estimated bytes, for collections
         self.coll_bytes = 0  # sum of coll_sizes, kept as it changes (eviction reads it per write)
+        self.stale_sizes = set()  # collections changed since their size was last estimated
         self.string_bytes = 0
         self._sample = None
         self.avg_ttl = 0
@@ -230,10 +231,8 @@ class Database:
                 # Redis never keeps an empty collection: it deletes the key.
                 self.delete(key)
                 return
-            size = estimate_size(value)
-            sizes = self.coll_sizes
-            self.coll_bytes += size - sizes.get(key, 0)
-            sizes[key] = size
+            # Re-estimated when memory is next read (eviction, INFO), not on every change.
+            self.stale_sizes.add(key)
 
     def _signal(self, key):
         """Break WATCHes on key and wake clients blocked on it."""
@@ -311,6 +310,7 @@ class Database:
         self.freq_time = {}
         self.coll_sizes = {}
         self.coll_bytes = 0
+        self.stale_sizes = set()
         self.string_bytes = 0
         self._sample = None
 
@@ -348,7 +348,19 @@ class Database:
             self.avg_ttl = (self.avg_ttl // 50) * 49 + avg // 50
 
     def memory(self) -> int:
+        if self.stale_sizes:
+            self._refresh_sizes()
         return len(self.data) * (KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + self.string_bytes + self.coll_bytes + len(self.expires) * 80
+
+    def _refresh_sizes(self):
+        data, sizes = self.data, self.coll_sizes
+        for key in self.stale_sizes:
+            value = data.get(key)
+            if value is not None and value.__class__ is not bytes:
+                size = estimate_size(value)
+                self.coll_bytes += size - sizes.get(key, 0)
+                sizes[key] = size
+        self.stale_sizes.clear()
 
     def random_keys(self, count: int, volatile: bool = False) -> list:
         """Up to `count` random live-or-expired keys (eviction and RANDOMKEY sampling).
@@ -458,7 +470,7 @@ class Keyspace:
             da.touch_all_watchers(db_)
         if db_.watched:
             db_.touch_all_watchers(da)
-        fields = ("data", "expires", "_heap", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "string_bytes", "_sample")
+        fields = ("data", "expires", "_heap", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample")
         for name in fields:
             va, vb = getattr(da, name), getattr(db_, name)
             setattr(da, name, vb)

@@ -24,13 +24,16 @@ def get(c, argv):
     key = argv[1]
     value = db.data.get(key)
     if value is None:
+        db.space.keyspace_misses += 1
         return None
     if db.expires or db.freq:
         value = db.lookup(key)
         if value is None:
             return None
     else:
-        db.access[key] = db.space.lru_clock
+        space = db.space
+        space.keyspace_hits += 1
+        db.access[key] = space.lru_clock
     if value.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
     return value
