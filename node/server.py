@@ -38,10 +38,11 @@ class Server:
     async def listen(self, task_status=trio.TASK_STATUS_IGNORED):
         """Open the listeners, start the periodic tasks and serve until SHUTDOWN or a signal."""
         config = self.node.config
+        # Opened before the nursery so that a taken port raises a plain OSError.
+        for host in config["bind"]:
+            self.listeners.append(_open_listener(host.lstrip("-"), config["port"], config["tcp-backlog"]))
         async with trio.open_nursery() as nursery:
             self.nursery = nursery
-            for host in config["bind"]:
-                self.listeners.append(_open_listener(host.lstrip("-"), config["port"], config["tcp-backlog"]))
             self.ports = sorted({l.getsockname()[1] for l in self.listeners})
             for listener in self.listeners:
                 nursery.start_soon(self._accept_loop, listener)
@@ -63,7 +64,8 @@ class Server:
         node = self.node
         node.loading = True
         try:
-            await trio.to_thread.run_sync(node.persistence.load_at_startup)
+            # Abandoned on cancel: a SIGTERM while loading exits without waiting for the load.
+            await trio.to_thread.run_sync(node.persistence.load_at_startup, abandon_on_cancel=True)
         except StartupError as e:
             self.log.warning("Fatal error loading the DB: %s. Exiting." % e)
             return False
@@ -76,8 +78,9 @@ class Server:
         persistence = self.node.persistence
         while True:
             await trio.sleep(1)
-            if persistence.aof.unsynced:
-                await trio.to_thread.run_sync(persistence.fsync_everysec)
+            fd = persistence.fsync_fd()  # a duplicate: a rewrite may close the file meanwhile
+            if fd is not None:
+                await trio.to_thread.run_sync(persistence.fsync_everysec, fd)
 
     async def _accept_loop(self, listener):
         while True:
