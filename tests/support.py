@@ -9,9 +9,14 @@ the ones it needs:
 
     from tests.support import triokv_server, redis_server, triokv, redis  # noqa: F401
 
-`triokv_server`/`redis_server` are session-scoped processes; `triokv`/`redis`
-give the same process per test after a FLUSHALL (and restart it if an earlier
-test crashed it).
+* `triokv_server` / `redis_server`: session-scoped processes (ServerProcess:
+  .host, .port, .pid, .log_tail()), started once, killed by pid at the end;
+* `triokv` / `redis`: the same process for one test, emptied with FLUSHALL
+  first, and restarted (new port) if an earlier test crashed it;
+* `server_factory`: extra servers with their own directives, stopped after the test.
+
+Without redis-server on PATH the tests that need it skip with the reason
+(tests/conftest.py repeats it at the end of the run); with CI set they fail.
 """
 
 import os
@@ -191,28 +196,11 @@ class ServerProcess:
 
 
 def flushall(server: ServerProcess):
-    """Empty every database; fails the test if the server cannot.
-
-    While a node still lacks FLUSHALL (a family being written), its keys are
-    deleted one by one instead, so the tests of every other command keep
-    running; FLUSHALL itself is checked by the differential cases."""
+    """Empty every database; fails the test if the server cannot."""
     with Conn(server.host, server.port, timeout=10) as conn:
         reply = conn.call("FLUSHALL")
-        if reply.raw == b"+OK\r\n":
-            return
-        if reply.raw.startswith(b"-ERR unknown command"):
-            _delete_every_key(conn)
-            return
-    pytest.fail("FLUSHALL on %s answered %r" % (server.name, reply.raw), pytrace=False)
-
-
-def _delete_every_key(conn):
-    for db in range(1024):
-        if conn.call("SELECT", db).kind == "-":
-            break
-        keys = conn.call("KEYS", "*").value or []
-        if keys:
-            conn.call("DEL", *[k.value for k in keys])
+    if reply.raw != b"+OK\r\n":
+        pytest.fail("FLUSHALL on %s answered %r" % (server.name, reply.raw), pytrace=False)
 
 
 @pytest.fixture(scope="session")

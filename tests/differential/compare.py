@@ -234,10 +234,11 @@ class Pair:
             return
         conn = self.triokv.conn(index)
         extra, missing = have - want, want - have
-        if extra:
-            conn.call(b"SREM", key, *sorted(extra))
+        # Add first: removing first could empty the set, and a new key starts a new encoding.
         if missing:
             conn.call(b"SADD", key, *sorted(missing))
+        if extra:
+            conn.call(b"SREM", key, *sorted(extra))
 
     def mismatch(self, index, args, redis_raw, triokv_raw, fatal=False):
         entry = "%s%s\n    redis : %s\n    triokv: %s" % (
@@ -301,7 +302,16 @@ def _members(conn, key):
 
 
 def show(args) -> str:
-    return " ".join(shlex.quote(text(a)) if len(a) < 60 else "<%d bytes>" % len(a) for a in args)
+    """A command as a shell-like line; control bytes as Python escapes, long ones as their size."""
+    return " ".join(_show_arg(a) for a in args)
+
+
+def _show_arg(a: bytes) -> str:
+    if len(a) >= 60:
+        return "<%d bytes>" % len(a)
+    if any(b < 32 or b > 126 for b in a):
+        return repr(a)[1:]
+    return shlex.quote(text(a))
 
 
 def clip(raw) -> str:

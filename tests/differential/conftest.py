@@ -16,7 +16,9 @@ def pytest_collection_modifyitems(items):
 # triokv enables DEBUG by default (its own tests and tools use DEBUG SLEEP and friends);
 # Redis 7 refuses it unless told. The reference is told, so that what DEBUG does
 # is compared; the default itself is listed in test_known_differences.py.
-REDIS_ARGS = ["--enable-debug-command", "yes"]
+# hz 100: Redis times out blocked clients on its cron tick, 100 ms at the default
+# hz 10, which would make every generated BLPOP timeout cost a tenth of a second.
+REDIS_ARGS = ["--enable-debug-command", "yes", "--hz", "100"]
 
 
 @pytest.fixture(scope="session")

@@ -174,9 +174,13 @@ LISTS = [
     c("LMOVE", key, key, side, side),
     c("RPOPLPUSH", key, key),
     c("LMPOP", numkeys_keys, side, opt("COUNT", count)),
-    c(pick("BLPOP", "BRPOP"), keys(1, 2), short_timeout),
-    c("BLMOVE", key, key, side, side, short_timeout),
-    c("BLMPOP", short_timeout, numkeys_keys, side, opt("COUNT", count)),
+    # One branch for all blocking pops: a timeout costs up to a server tick (100 ms in Redis).
+    st.one_of(
+        c(pick("BLPOP", "BRPOP"), keys(1, 2), short_timeout),
+        c("BLMOVE", key, key, side, side, short_timeout),
+        c("BRPOPLPUSH", key, key, short_timeout),
+        c("BLMPOP", short_timeout, numkeys_keys, side, opt("COUNT", count)),
+    ),
     c("OBJECT", "ENCODING", key),
 ]
 

@@ -11,59 +11,27 @@ steps that still produce it.
 import argparse
 import sys
 
-from hypothesis import Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
-from tests.support import ServerProcess, fresh
+from tests.support import ServerProcess
 
 from . import generators as g
-from .compare import Mismatch, Pair
 from .normalise import rule_name
-
-
-def replay(servers, resp3, steps):
-    """The Pair after running `steps` (stopping at the first mismatch)."""
-    redis, triokv = servers
-    fresh(redis)
-    fresh(triokv)
-    pair = Pair(redis, triokv, resp3=resp3, stop_at_first=True)
-    try:
-        for index, args in steps:
-            pair.run(args, index)
-    except Mismatch:
-        pass
-    finally:
-        pair.close()
-    return pair
-
-
-def culprit(pair):
-    return rule_name(pair.failed[0]) if pair.failed and pair.failed[0] else None
-
-
-def shrink(servers, resp3, steps, name):
-    """Drop steps one by one while the same command still mismatches."""
-    i = len(steps) - 1
-    while i >= 0:
-        trial = steps[:i] + steps[i + 1 :]
-        if trial and culprit(replay(servers, resp3, trial)) == name:
-            steps = trial
-        i -= 1
-    return steps
+from .runner import reproduce
 
 
 def survey(servers, family, strategy, resp3, examples, found):
-    @settings(max_examples=examples, deadline=None, phases=[Phase.generate], database=None)
+    @settings(max_examples=examples, deadline=None, phases=[Phase.generate], database=None, suppress_health_check=list(HealthCheck))
     @given(steps=strategy)
     def run(steps):
         steps = [(i, a) for i, a in steps if (rule_name(a), resp3) not in found]
         if not steps:
             return
-        pair = replay(servers, resp3, steps)
-        name = culprit(pair)
-        if name is None or (name, resp3) in found:
+        found_here = reproduce(servers, resp3, steps)
+        if found_here is None or (found_here[0], resp3) in found:
             return
-        steps = shrink(servers, resp3, steps, name)
-        found[(name, resp3)] = replay(servers, resp3, steps).report()
+        found[(found_here[0], resp3)] = found_here[1]
+        name = found_here[0]
         print("[%s %s] %s" % (family, "RESP3" if resp3 else "RESP2", found[(name, resp3)]), flush=True)
 
     run()
