@@ -20,6 +20,7 @@ from .persistence.manager import StartupError
 from .protocol import RequestReader
 
 _READ_SIZE = 64 * 1024
+_MAX_STREAK = 4  # reads without a wait before a connection yields to the others
 
 
 class Server:
@@ -396,25 +397,34 @@ class _SocketIO:
 
     The hot path: try the syscall first and wait only when it would block.
     trio's SocketStream yields to the scheduler after every successful call;
-    here a connection yields when it must wait for its client, plus one
-    checkpoint per batch so a flooding client cannot starve the others.
+    here a connection yields when it must wait for its client, and after a
+    few reads in a row that did not have to wait, so that a flooding client
+    cannot starve the others.
     """
 
-    __slots__ = ("sock", "_recv", "_send")
+    __slots__ = ("sock", "_recv", "_send", "_streak")
 
     def __init__(self, sock):
         self.sock = sock
         self._recv = sock.recv
         self._send = sock.send
+        self._streak = 0
 
     async def recv(self) -> bytes:
+        if self._streak >= _MAX_STREAK:
+            self._streak = 0
+            await trio.lowlevel.checkpoint()
         while True:
             try:
-                return self._recv(_READ_SIZE)
+                data = self._recv(_READ_SIZE)
             except (BlockingIOError, InterruptedError):
+                self._streak = 0
                 await trio.lowlevel.wait_readable(self.sock)
+                continue
             except OSError:
                 return b""
+            self._streak += 1
+            return data
 
     async def send(self, data: bytes):
         try:
@@ -425,7 +435,6 @@ class _SocketIO:
             raise trio.BrokenResourceError(str(e)) from None
         if sent < len(data):
             await self._send_rest(memoryview(data)[sent:])
-        await trio.lowlevel.checkpoint()
 
     async def _send_rest(self, view):
         while view:
