@@ -47,12 +47,13 @@ LLONG_MAX = 2**63 - 1
 
 
 class Directive:
-    """kind: int | memory | bool | str | enum | save | list | obuf | replicaof"""
+    """kind: int | memory | memory% (a memory value or a percentage) | bool | str | enum |
+    save | list | obuf | replicaof"""
 
     def __init__(self, name, kind, default, lo=None, hi=None, choices=None, immutable=False, alias=None):
         self.name = name
         self.kind = kind
-        if hi is None and kind in ("int", "memory"):
+        if hi is None and kind in ("int", "memory", "memory%"):
             # Redis's bounds when a directive names none: INT_MAX, or LLONG_MAX for sizes.
             hi = INT_MAX if kind == "int" else LLONG_MAX
         self.lo, self.hi = lo, hi
@@ -68,13 +69,14 @@ class Directive:
         text = str(text)
         kind = self.kind
         if kind == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise ConfigError("argument couldn't be parsed into an integer") from None
-            return self._check_range(value)
+            # Redis's string2ll: no spaces, no '+', no leading zeros, 64 bits.
+            if not _INTEGER.fullmatch(text) or not -LLONG_MAX - 1 <= int(text) <= LLONG_MAX:
+                raise ConfigError("argument couldn't be parsed into an integer")
+            return self._check_range(int(text))
         if kind == "memory":
             return self._check_range(parse_memory(text))
+        if kind == "memory%":
+            return self._check_range(_parse_memory_or_percent(text))
         if kind == "bool":
             return parse_bool(text)
         if kind == "enum":
@@ -98,6 +100,11 @@ class Directive:
         return text
 
     def _check_range(self, value):
+        if self.kind == "memory%" and value < 0:
+            # A percentage, kept negative as Redis does.
+            if value < self.lo:
+                raise ConfigError("percentage argument must be less or equal to 100")
+            return value
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             raise ConfigError("argument must be between %s and %s inclusive" % (self.lo, self.hi))
         return value
@@ -112,7 +119,23 @@ class Directive:
             return " ".join("%s %d %d %d" % (cls, *value[cls]) for cls in ("normal", "slave", "pubsub"))
         if kind == "list":
             return " ".join(value)
+        if kind == "memory%" and value < 0:
+            return "%d%%" % -value
         return str(value)
+
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def _parse_memory_or_percent(text: str) -> int:
+    """A memory value, or "N%" (stored as -N): maxmemory-clients."""
+    try:
+        return parse_memory(text)
+    except ConfigError:
+        pass
+    if len(text) > 1 and text.endswith("%") and _INTEGER.fullmatch(text[:-1]) and int(text[:-1]) >= 0:
+        return -int(text[:-1])
+    raise ConfigError("argument must be a memory or percent value")
 
 
 def parse_save(text: str):
@@ -171,6 +194,8 @@ _DIRECTIVES = [
     Directive("appendfsync", "enum", "everysec", choices=["everysec", "always", "no"]),
     Directive("aof-load-truncated", "bool", True),
     Directive("aof-use-rdb-preamble", "bool", True),
+    Directive("auto-aof-rewrite-percentage", "int", 100, 0),
+    Directive("auto-aof-rewrite-min-size", "memory", 64 * 1024 * 1024, 0),
     Directive("rdbcompression", "bool", True),
     Directive("rdbchecksum", "bool", True),
     Directive("replicaof", "replicaof", "", alias="slaveof"),
@@ -182,6 +207,10 @@ _DIRECTIVES = [
     Directive("maxmemory", "memory", 0, 0),
     Directive("maxmemory-policy", "enum", "noeviction", choices=_POLICIES),
     Directive("maxmemory-samples", "int", 5, 1),
+    Directive("maxmemory-eviction-tenacity", "int", 10, 0, 100),
+    # Client eviction is not implemented: accepted (0 = off, Redis's default) and shown.
+    Directive("maxmemory-clients", "memory%", 0, -100),
+    Directive("replica-ignore-maxmemory", "bool", True, alias="slave-ignore-maxmemory"),
     Directive("lfu-log-factor", "int", 10, 0),
     Directive("lfu-decay-time", "int", 1, 0),
     Directive("timeout", "int", 0, 0),
@@ -228,10 +257,17 @@ _DIRECTIVES = [
     Directive("hash-max-listpack-entries", "int", 512, 0, LLONG_MAX, alias="hash-max-ziplist-entries"),
     Directive("hash-max-listpack-value", "int", 64, 0, LLONG_MAX, alias="hash-max-ziplist-value"),
     Directive("set-max-intset-entries", "int", 512, 0, LLONG_MAX),
-    Directive("set-max-listpack-entries", "int", 128, 0, LLONG_MAX),
-    Directive("set-max-listpack-value", "int", 64, 0, LLONG_MAX),
     Directive("zset-max-listpack-entries", "int", 128, 0, LLONG_MAX, alias="zset-max-ziplist-entries"),
     Directive("zset-max-listpack-value", "int", 64, 0, LLONG_MAX, alias="zset-max-ziplist-value"),
+    # Settings of data types and subsystems this server does not have: accepted and
+    # shown as Redis does, with no effect (there is nothing for them to tune).
+    Directive("hll-sparse-max-bytes", "memory", 3000, 0, LLONG_MAX),
+    Directive("stream-node-max-bytes", "memory", 4096, 0, LLONG_MAX),
+    Directive("stream-node-max-entries", "int", 100, 0, LLONG_MAX),
+    Directive("busy-reply-threshold", "int", 5000, 0, LLONG_MAX, alias="lua-time-limit"),
+    Directive("acllog-max-len", "int", 128, 0, LLONG_MAX),
+    Directive("jemalloc-bg-thread", "bool", True),
+    Directive("disable-thp", "bool", True, immutable=True),
     Directive("activerehashing", "bool", True),
     Directive("stop-writes-on-bgsave-error", "bool", True),
     Directive("always-show-logo", "bool", False),

@@ -525,11 +525,18 @@ def _abort_exec(c, text) -> str:
 def _unknown_command(argv) -> bytes:
     # Redis shows each argument as "'arg' " until 128 bytes are shown, the last
     # one cut to fit, and the name cut at 128; CR and LF would break the reply line.
+    # It formats them with %s, so each one also ends at its first NUL byte.
     args = b""
     for arg in argv[1:]:
         if len(args) >= 128:
             break
-        args += b"'%s' " % arg[: 128 - len(args)]
-    text = b"ERR unknown command '%s', with args beginning with: %s" % (argv[0][:128], args)
+        args += b"'%s' " % _c_string(arg[: 128 - len(args)])
+    text = b"ERR unknown command '%s', with args beginning with: %s" % (_c_string(argv[0][:128]), args)
     # Bytes, not text: the name and arguments are echoed exactly as sent.
     return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def _c_string(arg: bytes) -> bytes:
+    """What C's %s prints of arg: up to its first NUL byte."""
+    end = arg.find(b"\0")
+    return arg if end < 0 else arg[:end]

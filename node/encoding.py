@@ -12,12 +12,17 @@ one once a size threshold (the *-max-* directives) is passed:
     zset     listpack while entries <= zset-max-listpack-entries and every
              member <= zset-max-listpack-value bytes, else skiplist
 
-A ZSet records its own state (`compact`), one-way like Redis's conversion.
-For the other types the answer is computed from the value's current contents:
-Redis's conversions are one-way, so a hash or set that grew past a threshold
-and shrank back reports the compact encoding here but the general one in
-Redis; likewise a short string built by APPEND or SETRANGE is "raw" in Redis
-and "embstr" here.
+Redis's conversions are one-way: a hash or set that grew past a threshold
+keeps the general encoding when it shrinks back. The commands record that at
+insertion time (`hash_grown`, `set_grown` set the value's `big` flag); a value
+whose flag is still None (loaded from a dump) is judged by its contents, as
+Redis's loader does, and settled before its first change. A ZSet records its
+own state (`compact`).
+
+Strings are judged by their contents (Redis's tryObjectEncoding) unless the
+database records otherwise for the key (Database.str_encodings): APPEND and
+SETRANGE leave a "raw" string, INCRBYFLOAT an "embstr" even when it looks
+like an integer.
 """
 
 from .keyspace import HashValue, ListValue, SetValue
@@ -43,17 +48,18 @@ def is_int64(raw: bytes) -> bool:
     return b"%d" % value == raw and _INT64_MIN <= value <= _INT64_MAX
 
 
-def encoding_of(value, cfg) -> str:
-    """OBJECT ENCODING's answer for a stored value; cfg is Config.values."""
+def encoding_of(value, cfg, string_hint=None) -> str:
+    """OBJECT ENCODING's answer for a stored value; cfg is Config.values, string_hint
+    the key's entry in Database.str_encodings."""
     cls = value.__class__
     if cls is bytes:
-        return string_encoding(value)
+        return string_hint or string_encoding(value)
     if cls is ListValue:
         return "quicklist"
     if cls is HashValue:
-        return _hash_encoding(value, cfg)
+        return "hashtable" if hash_is_big(value, cfg) else "listpack"
     if cls is SetValue:
-        return _set_encoding(value, cfg)
+        return "hashtable" if set_is_big(value, cfg) else "intset"
     return _zset_encoding(value, cfg)
 
 
@@ -63,23 +69,71 @@ def string_encoding(value: bytes) -> str:
     return "embstr" if len(value) <= _EMBSTR_MAX else "raw"
 
 
-def _hash_encoding(value, cfg) -> str:
-    if len(value) > cfg["hash-max-listpack-entries"]:
-        return "hashtable"
+def key_encoding(db, key, value, cfg) -> str:
+    """encoding_of for the value stored at key in db."""
+    return encoding_of(value, cfg, db.str_encodings.get(key) if db.str_encodings else None)
+
+
+def mark_string(db, key, value: bytes, how: str):
+    """Record what a command left at key: "raw" (APPEND, SETRANGE) or "embstr"
+    (INCRBYFLOAT: createStringObject, never an integer encoding)."""
+    if how == "embstr":
+        if not is_int64(value):
+            return  # its contents already say embstr (or raw, past 44 bytes)
+    db.str_encodings[key] = how
+
+
+# ---- hashes and sets: one-way conversions ---------------------------------
+
+
+def hash_is_big(h, cfg) -> bool:
+    """Whether the hash has left listpack (settling a loaded one from its contents)."""
+    big = h.big
+    if big is None:
+        big = h.big = not _hash_fits(h, h.items(), cfg)
+    return big
+
+
+def hash_grown(h, items, cfg):
+    """After fields/values `items` were written into h (settled before the write):
+    Redis converts when an entry is too long or there are too many."""
+    h.big = not _hash_fits(h, items, cfg)
+
+
+def _hash_fits(h, items, cfg) -> bool:
+    if len(h) > cfg["hash-max-listpack-entries"]:
+        return False
     limit = cfg["hash-max-listpack-value"]
-    for field, item in value.items():
-        if len(field) > limit or len(item) > limit:
-            return "hashtable"
-    return "listpack"
+    for item in items:
+        if item.__class__ is tuple:
+            if len(item[0]) > limit or len(item[1]) > limit:
+                return False
+        elif len(item) > limit:
+            return False
+    return True
 
 
-def _set_encoding(value, cfg) -> str:
-    if len(value) > min(cfg["set-max-intset-entries"], _INTSET_HARD_MAX):
-        return "hashtable"
-    for member in value:
+def set_is_big(s, cfg) -> bool:
+    """Whether the set has left intset (settling a loaded one from its contents)."""
+    big = s.big
+    if big is None:
+        big = s.big = not _set_fits(s, s, cfg)
+    return big
+
+
+def set_grown(s, members, cfg):
+    """After `members` were added to s (settled before): a non-integer or one member
+    too many converts it."""
+    s.big = not _set_fits(s, members, cfg)
+
+
+def _set_fits(s, members, cfg) -> bool:
+    if len(s) > min(cfg["set-max-intset-entries"], _INTSET_HARD_MAX):
+        return False
+    for member in members:
         if not is_int64(member):
-            return "hashtable"
-    return "intset"
+            return False
+    return True
 
 
 def _zset_encoding(value, cfg) -> str:

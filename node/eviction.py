@@ -27,6 +27,17 @@ import time
 
 POOL_SIZE = 16  # Redis's EVPOOL_SIZE
 TIME_LIMIT = 0.005  # seconds per call; Redis's 500us at tenacity 10, scaled for Python
+
+
+def time_limit(tenacity: int):
+    """Seconds one call may spend evicting at this maxmemory-eviction-tenacity (Redis's
+    evictionTimeLimitUs, scaled like TIME_LIMIT): linear up to 10, then 15% more per
+    step, no limit (None) at 100."""
+    if tenacity <= 10:
+        return TIME_LIMIT * tenacity / 10
+    if tenacity < 100:
+        return TIME_LIMIT * 1.15 ** (tenacity - 10)
+    return None
 _LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
 
 
@@ -86,9 +97,10 @@ class Eviction:
 
     def _may_evict(self) -> bool:
         """Redis's isSafeToPerformEvictions: replicas ignore maxmemory (their master
-        evicts for them), and a paused server keeps its dataset still."""
+        evicts for them) unless replica-ignore-maxmemory is off, and a paused server
+        keeps its dataset still."""
         node = self.node
-        if node.role != "master":
+        if node.role != "master" and node.config.values["replica-ignore-maxmemory"]:
             return False
         return not node.pause_until or time.time() >= node.pause_until
 
@@ -116,6 +128,7 @@ class Eviction:
     def _evict_until(self, to_free: int) -> bool:
         pick = self._pick_random if self.policy.endswith("random") else self._pick_pooled
         freed = evicted = 0
+        limit = time_limit(self.node.config.values["maxmemory-eviction-tenacity"])
         start = time.perf_counter()
         while freed < to_free:
             picked = pick()
@@ -126,7 +139,7 @@ class Eviction:
             self._evict(db, key)
             freed += before - db.memory()
             evicted += 1
-            if evicted % 16 == 0 and time.perf_counter() - start > TIME_LIMIT:
+            if evicted % 16 == 0 and limit is not None and time.perf_counter() - start > limit:
                 # Like Redis's EVICT_RUNNING: not a failure, the rest comes later.
                 self.unfinished = True
                 return True

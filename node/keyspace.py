@@ -37,11 +37,21 @@ class ListValue(deque):
 
 
 class HashValue(dict):
-    __slots__ = ()
+    # big: Redis converted this hash out of its compact encoding (a one-way change, see
+    # node.encoding); None until known, as for a loaded hash, then read from its contents.
+    __slots__ = ("big",)
+
+    def __init__(self, *items):
+        dict.__init__(self, *items)
+        self.big = None
 
 
 class SetValue(set):
-    __slots__ = ()
+    __slots__ = ("big",)  # as HashValue.big: past the intset encoding for good
+
+    def __init__(self, *members):
+        set.__init__(self, *members)
+        self.big = None
 
 
 # Python overheads, measured with sys.getsizeof on CPython 3.11, 64-bit.
@@ -90,7 +100,7 @@ def now_ms() -> int:
 
 
 class Database:
-    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample", "avg_ttl")
+    __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample", "avg_ttl", "str_encodings")
 
     def __init__(self, space, index: int):
         self.id = index
@@ -110,6 +120,9 @@ class Database:
         self.string_bytes = 0
         self._sample = None
         self.avg_ttl = 0
+        # key -> "raw" or "embstr" where a string's encoding is not the one its contents
+        # imply (APPEND, SETRANGE, INCRBYFLOAT results); any new value at the key drops it.
+        self.str_encodings = {}
 
     # ---- reads -------------------------------------------------------
 
@@ -122,7 +135,7 @@ class Database:
             return None
         if self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= space.clock():
+            if when is not None and when <= space.clock() and not space.loading:
                 if not space.is_replica:
                     self._expire_now(key)
                 space.keyspace_misses += 1
@@ -150,7 +163,7 @@ class Database:
             return None
         if self.expires:
             when = self.expires.get(key)
-            if when is not None and when <= self.space.clock():
+            if when is not None and when <= self.space.clock() and not self.space.loading:
                 if not self.space.is_replica:
                     self._expire_now(key)
                 return None
@@ -176,6 +189,8 @@ class Database:
         space.dirty += 1
         if old is not None:
             self._forget_size(key, old)
+            if self.str_encodings:
+                self.str_encodings.pop(key, None)
         if value.__class__ is bytes:
             self.string_bytes += len(value)
         else:
@@ -204,6 +219,8 @@ class Database:
         self._forget_size(key, old)
         self.expires.pop(key, None)
         self.access.pop(key, None)
+        if self.str_encodings:
+            self.str_encodings.pop(key, None)
         if self.freq:
             self.freq.pop(key, None)
             self.freq_time.pop(key, None)
@@ -245,7 +262,7 @@ class Database:
     def key_is_expired(self, key) -> bool:
         """Present with a deadline already past (Redis's keyIsExpired: no deletion)."""
         when = self.expires.get(key)
-        return when is not None and when <= self.space.clock()
+        return when is not None and when <= self.space.clock() and not self.space.loading
 
     def _touch_watchers(self, key, clients):
         """Redis 7.0's touchWatchedKey. A client that WATCHed the key while it was
@@ -313,6 +330,7 @@ class Database:
         self.stale_sizes = set()
         self.string_bytes = 0
         self._sample = None
+        self.str_encodings = {}
 
     def _expire_now(self, key):
         self.delete(key)
@@ -397,6 +415,7 @@ class Keyspace:
         self.dirty = 0
         self.is_replica = False
         self.active_expire_enabled = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns the background cycle off
+        self.loading = False  # an AOF replays: nothing expires meanwhile (Redis's rule)
         self.lru_clock = int(self.clock() // 1000)
         self.lfu = False  # an LFU maxmemory-policy is set: accesses bump db.freq
         self.lfu_log_factor = 10
@@ -448,7 +467,7 @@ class Keyspace:
         """One run of active expiry (Redis's activeExpireCycle): in each database,
         delete up to budget_keys keys whose deadline passed, soonest first, and
         refresh avg_ttl. A replica deletes nothing: its master's DELs do."""
-        if self.is_replica or not self.active_expire_enabled:
+        if self.is_replica or not self.active_expire_enabled or self.loading:
             return 0
         now = self.clock()
         done = 0
@@ -470,7 +489,7 @@ class Keyspace:
             da.touch_all_watchers(db_)
         if db_.watched:
             db_.touch_all_watchers(da)
-        fields = ("data", "expires", "_heap", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample")
+        fields = ("data", "expires", "_heap", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample", "str_encodings")
         for name in fields:
             va, vb = getattr(da, name), getattr(db_, name)
             setattr(da, name, vb)

@@ -16,10 +16,9 @@ import re
 import time
 
 from .. import resp
-from ..encoding import encoding_of, refcount_of
+from ..encoding import key_encoding, refcount_of
 from ..errors import CommandError
 from ..keyspace import HashValue, ListValue, SetValue
-from ..persistence import rdb
 from ..persistence.rdb import RDBError, encode_value
 from ..resp import OK, Raw, Verbatim
 from .args import parse_int
@@ -66,7 +65,7 @@ def debug_object(c, argv):
     access = c.db.access.get(key, space.lru_clock)
     return resp.simple(
         "Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d"
-        % (id(value), refcount_of(value, cfg), encoding_of(value, cfg), len(encode_value(value)[1]), access & 0xFFFFFF, max(0, space.lru_clock - access))
+        % (id(value), refcount_of(value, cfg), key_encoding(c.db, key, value, cfg), len(encode_value(value)[1]), access & 0xFFFFFF, max(0, space.lru_clock - access))
     )
 
 
@@ -216,7 +215,8 @@ def debug_digest_value(c, argv):
 
 def debug_reload(c, argv):
     """Save the RDB file and load it back (NOSAVE: just load it; NOFLUSH: over the current
-    data, where keys from the file replace existing ones, as with MERGE)."""
+    data, where keys from the file replace existing ones, as with MERGE). A file that does
+    not load leaves the data as it was."""
     flush = save = True
     for raw in argv[2:]:
         option = raw.lower()
@@ -227,36 +227,19 @@ def debug_reload(c, argv):
         elif option != b"merge":
             raise CommandError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
     persistence = c.node.persistence
-    if persistence is None or (save and not persistence.snapshots.save()):
+    if persistence is None or (save and not persistence.snapshots.save(force=True)):
         raise CommandError("ERR")  # Redis's reply when the save fails
     try:
-        # Loading replaces the whole dataset; NOFLUSH loads over it instead.
-        loaded = persistence.snapshots.load() if flush else _load_over(c.node.keyspace, persistence.snapshots.path)
-    except (RDBError, OSError):
+        loaded = persistence.snapshots.load(replace=flush)
+    except (RDBError, OSError) as e:
+        if c.node.log is not None:
+            c.node.log.warning("DEBUG RELOAD: %s" % e)
         loaded = False
     if not loaded:
         raise CommandError("ERR Error trying to load the RDB dump, check server logs.")
     if c.node.log is not None:
         c.node.log.warning("DB reloaded by DEBUG RELOAD")
     return OK
-
-
-def _load_over(keyspace, path) -> bool:
-    """Add an RDB file's keys to the current data; its keys replace existing ones."""
-    with open(path, "rb") as f:
-        snapshot = rdb.read_snapshot(f.read())
-    now = keyspace.clock()
-    for dbnum, entries in snapshot.databases.items():
-        if dbnum >= len(keyspace.dbs):
-            raise RDBError("database %d in the dump, but only %d databases are configured" % (dbnum, len(keyspace.dbs)))
-        db = keyspace.dbs[dbnum]
-        for key, value, expire in entries:
-            if expire is not None and expire <= now:
-                continue
-            db.set(key, value)
-            if expire is not None:
-                db.set_expire(key, expire)
-    return True
 
 
 # ---- PROTOCOL --------------------------------------------------------------------

@@ -8,7 +8,7 @@ encoding shows for small hashes; for big ones Redis's order is arbitrary.
 import random
 
 from .. import resp
-from ..encoding import encoding_of
+from ..encoding import hash_grown, hash_is_big
 from ..errors import CommandError, WRONGTYPE, OVERFLOW, SYNTAX, NOT_FLOAT, wrong_arity
 from ..glob import compile_pattern
 from ..keyspace import HashValue
@@ -51,15 +51,20 @@ def hset(c, argv):
     h = db.lookup(key)
     if h is None:
         h = HashValue()
+        h.big = False
         db.add_new(key, h)
     elif h.__class__ is not HashValue:
         raise CommandError(WRONGTYPE)
+    elif h.big is None:
+        hash_is_big(h, c.node.config.values)
     before = len(h)
     if n == 4:
         h[argv[2]] = argv[3]
     else:
         for i in range(2, n, 2):
             h[argv[i]] = argv[i + 1]
+    if not h.big:
+        hash_grown(h, argv[2:], c.node.config.values)
     db.modified(key)
     return len(h) - before
 
@@ -85,10 +90,16 @@ def hsetnx(c, argv):
 
 def _write_field(c, key, h, field, value):
     """Store one field, creating the hash when it is absent (h is None)."""
+    cfg = c.node.config.values
     if h is None:
         h = HashValue()
+        h.big = False
         c.db.add_new(key, h)
+    elif h.big is None:
+        hash_is_big(h, cfg)
     h[field] = value
+    if not h.big:
+        hash_grown(h, (field, value), cfg)
     c.db.modified(key)
 
 
@@ -117,6 +128,8 @@ def hdel(c, argv):
     h = _read(c, argv[1])
     if h is None:
         return 0
+    if h.big is None:
+        hash_is_big(h, c.node.config.values)  # the encoding it had stays when it shrinks
     deleted = 0
     for field in argv[2:]:
         if h.pop(field, None) is not None:
@@ -276,7 +289,7 @@ def hscan(c, argv):
         return [b"0", []]
     count, pattern, _ = parse_scan_options(argv, 3, False)
     # A listpack-encoded hash comes whole, in order, whatever the cursor and COUNT.
-    whole = len(h) if encoding_of(h, c.node.config.values) == "listpack" else 0
+    whole = 0 if hash_is_big(h, c.node.config.values) else len(h)
     cursor, fields = scan(h, cursor, count, whole)
     if pattern is not None:
         match = compile_pattern(pattern).match

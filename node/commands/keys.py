@@ -9,7 +9,7 @@ logically expired key on a master and only hide it on a replica.
 import re
 
 from .. import resp
-from ..encoding import encoding_of, refcount_of
+from ..encoding import key_encoding, refcount_of
 from ..errors import CommandError, DB_INDEX, INVALID_EXPIRE, NO_SUCH_KEY, SYNTAX
 from ..glob import compile_pattern
 from ..keyspace import HashValue, ListValue, SetValue, type_name
@@ -215,6 +215,7 @@ def _relocate(src_db, src, dst_db, dst, value):
     dst_db.set(dst, value)
     if expire is not None:
         dst_db.set_expire(dst, expire)
+    _keep_string_encoding(src_db, src, dst_db, dst)
     counter = src_db.freq.get(src)
     if counter is not None:
         dst_db.freq[dst] = counter
@@ -251,17 +252,31 @@ def copy_cmd(c, argv):
     dst_db.set(newkey, duplicate(value))
     if expire is not None:
         dst_db.set_expire(newkey, expire)
+    _keep_string_encoding(src_db, key, dst_db, newkey)
     return 1
+
+
+def _keep_string_encoding(src_db, src, dst_db, dst):
+    """RENAME, MOVE and COPY keep a string's encoding (Redis moves or duplicates the object)."""
+    if src_db.str_encodings:
+        how = src_db.str_encodings.get(src)
+        if how is not None:
+            dst_db.str_encodings[dst] = how
 
 
 def duplicate(value):
     """A deep copy: collections are mutated in place, so the copy must not share them.
-    Their elements are bytes, immutable, so one level of copying is deep enough."""
+    Their elements are bytes, immutable, so one level of copying is deep enough.
+    The copy keeps the original's encoding, as Redis's dup functions do."""
     cls = value.__class__
     if cls is bytes:
         return value
-    if cls is ListValue or cls is HashValue or cls is SetValue:
+    if cls is ListValue:
         return cls(value)
+    if cls is HashValue or cls is SetValue:
+        copy = cls(value)
+        copy.big = value.big
+        return copy
     return value.copy()
 
 
@@ -439,7 +454,7 @@ def _object_value(c, argv):
 
 def object_encoding(c, argv):
     value = _object_value(c, argv)
-    return None if value is None else encoding_of(value, c.node.config.values).encode()
+    return None if value is None else key_encoding(c.db, argv[2], value, c.node.config.values).encode()
 
 
 def object_refcount(c, argv):

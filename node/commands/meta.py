@@ -1,18 +1,27 @@
 """What COMMAND INFO, COMMAND DOCS and ACLs say about a command, derived from the table.
 
-Everything comes from node.commands.table.Command: flags, key positions, group,
-and the optional metadata a registration may add (acl, tips, key_flags,
-key_specs, docs). When a registration gives no key specs, one is derived from
-first/last/step the way Redis describes a fixed key range; a command whose keys
-are found by a key_finder (movable keys) gets an "incomplete" spec of unknown
-shape, as Redis does for keys it cannot describe.
+Flags, arity, key positions and ACL categories come from
+node.commands.table.Command. Redis's own description of the commands we have
+(key specs, tips, ACL categories, the COMMAND DOCS text and argument trees)
+is kept as Redis 7.0.15 reports it in redis_commands.json, captured by
+scripts/capture_command_docs.py, and served as it is. A command Redis does not have falls back on the metadata its
+registration gives (acl, tips, key_flags, key_specs, docs); without key specs,
+one is derived from first/last/step the way Redis describes a fixed key range,
+and a command whose keys are found by a key_finder (movable keys) gets an
+"incomplete" spec of unknown shape, as Redis does for keys it cannot describe.
 
 Replies are built in Redis 7.0's shapes: sets where Redis sends sets (flags,
 categories, tips, key specs), maps where it sends maps, simple strings for
 flag names (redis-cli asserts they are status replies).
 """
 
+import json
+from pathlib import Path
+
 from ..resp import Pairs
+
+# name ("get", "client|list") -> what Redis says about it; see the module docstring.
+REDIS = json.loads((Path(__file__).parent / "redis_commands.json").read_text(encoding="utf-8"))
 
 # COMMAND INFO lists flags in this order; others (may_replicate, ...) are hidden, as in Redis.
 FLAG_ORDER = (
@@ -52,8 +61,12 @@ def group_name(cmd) -> str:
 def acl_categories(cmd) -> list:
     """The command's ACL categories (no '@'), in Redis's order.
 
-    Explicit ones, else the group's (a container has none of its own); then those
-    its flags imply, as Redis's setImplicitACLCategories adds them."""
+    Redis's own list for a command it has. Else the registration's, or the group's
+    (a container has none of its own); then those its flags imply, as Redis's
+    setImplicitACLCategories adds them."""
+    known = REDIS.get(cmd.name)
+    if known is not None:
+        return known["acl"]
     if cmd.acl is not None:
         cats = set(cmd.acl)
     elif cmd.subcommands:
@@ -115,7 +128,10 @@ def keyword_spec(flags, keyword, startfrom, lastkey=-1, keystep=1, limit=0, note
 
 
 def key_specs(cmd) -> list:
-    """The command's key specs: the registered ones, else derived from the table."""
+    """The command's key specs: Redis's, else the registered ones, else derived from the table."""
+    known = REDIS.get(cmd.name)
+    if known is not None:
+        return known["key_specs"]
     if cmd.key_specs is not None:
         return cmd.key_specs
     specs = []
@@ -130,7 +146,13 @@ def key_specs(cmd) -> list:
 
 
 def has_keys(cmd) -> bool:
-    return cmd.first_key > 0 or cmd.key_finder is not None or bool(cmd.key_specs)
+    return cmd.first_key > 0 or cmd.key_finder is not None or bool(key_specs(cmd))
+
+
+def tips(cmd) -> list:
+    known = REDIS.get(cmd.name)
+    return known["tips"] if known is not None else list(cmd.tips)
+
 
 
 def _spec_reply(spec):
@@ -207,8 +229,9 @@ def info_tree(cmd):
         cmd.last_key,
         cmd.step,
         RSet("@" + c for c in acl_categories(cmd)),
-        RSet(t.encode() for t in cmd.tips),
+        RSet(t.encode() for t in tips(cmd)),
         RSet(_spec_reply(s) for s in key_specs(cmd)),
+        # Redis lists subcommands in its dict's order, seeded per process: any order is its.
         [info_tree(s) for s in subs.values()] if subs else RSet(),
     ]
 
@@ -218,13 +241,19 @@ def info_tree(cmd):
 
 def docs_tree(cmd):
     """One COMMAND DOCS map (encode with encode_tree)."""
-    docs = cmd.docs or {}
+    known = REDIS.get(cmd.name)
+    if known is not None:
+        docs = known["docs"]
+        summary, since, group = docs.get("summary"), docs.get("since"), docs["group"]
+    else:
+        docs = cmd.docs or {}
+        summary, since, group = cmd.summary, cmd.since, group_name(cmd)
     out = Pairs()
-    if cmd.summary:
-        out.append((b"summary", cmd.summary.encode()))
-    if cmd.since:
-        out.append((b"since", cmd.since.encode()))
-    out.append((b"group", group_name(cmd).encode()))
+    if summary:
+        out.append((b"summary", summary.encode()))
+    if since:
+        out.append((b"since", since.encode()))
+    out.append((b"group", group.encode()))
     if docs.get("complexity"):
         out.append((b"complexity", docs["complexity"].encode()))
     if docs.get("doc_flags"):
@@ -314,16 +343,18 @@ def _after_keyword(argv, keyword, startfrom):
 
 
 def keys_with_flags(cmd, argv):
-    """[(index, key spec flags)] for argv's keys; None when argv does not fit the command."""
+    """[(index, key spec flags)] for argv's keys; None when argv does not fit the command.
+
+    Redis's getKeysFromCommandWithSpecs: the key specs when they describe the keys
+    completely and their flags do not depend on the arguments, else the command's
+    own way of finding its keys."""
     specs = key_specs(cmd)
-    if cmd.key_finder is None or cmd.key_specs is not None:
-        out = []
-        for spec in specs:
-            found = _spec_keys(spec, argv)
-            if found is None:
-                return None
-            out.extend((i, spec["flags"]) for i in found)
-        return out
+    if all(_describes(spec) for spec in specs):
+        return _keys_by_specs(specs, argv)
+    if cmd.name in KEYS_AND_FLAGS:
+        return KEYS_AND_FLAGS[cmd.name](argv)
+    if cmd.key_finder is None:
+        return None
     try:
         indexes = cmd.key_finder(argv)
     except Exception:  # a key finder that cannot read argv: Redis's "invalid arguments"
@@ -337,3 +368,36 @@ def keys_with_flags(cmd, argv):
                 by_index.setdefault(i, spec["flags"])
     default = ["RO", "access"] if "readonly" in cmd.flags else ["RW", "access", "update"]
     return [(i, by_index.get(i, default)) for i in indexes]
+
+
+def _describes(spec) -> bool:
+    """Whether a key spec finds its keys and their flags by itself (else Redis asks the
+    command's own key finder)."""
+    flags = spec["flags"]
+    return "incomplete" not in flags and "variable_flags" not in flags and spec["begin_search"]["type"] != "unknown"
+
+
+def _keys_by_specs(specs, argv):
+    """Redis's getKeysUsingKeySpecs: None when argv does not fit a spec."""
+    out = []
+    for spec in specs:
+        if "not_key" in spec["flags"]:
+            continue
+        found = _spec_keys(spec, argv)
+        if found is None:
+            return None
+        out.extend((i, spec["flags"]) for i in found)
+    return out
+
+
+def _set_key_flags(argv):
+    """Redis's setGetKeys: with GET, SET reads the old value too."""
+    for arg in argv[3:]:
+        if arg.lower() == b"get":
+            return [(1, ["RW", "access", "update"])]
+    return [(1, ["OW", "update"])]
+
+
+# Redis's getkeys procedures where its key specs cannot tell the keys' flags (a
+# "variable_flags" spec, a keyword found anywhere): name -> fn(argv) -> [(index, flags)].
+KEYS_AND_FLAGS = {"set": _set_key_flags}

@@ -37,16 +37,16 @@ def bgsave(c, argv):
             raise CommandError(SYNTAX)
         schedule = True
     snapshots = _persistence(c).snapshots
-    if snapshots.child_pid is not None:
-        if snapshots.child_kind == "rdb":
-            raise CommandError("ERR Background save already in progress")
-        if not schedule:
+    if snapshots.child_kind == "rdb":
+        raise CommandError("ERR Background save already in progress")
+    if snapshots.child_pid is not None or c.in_exec:
+        # Redis never forks inside EXEC: the save is scheduled for the cron.
+        if not (schedule or c.in_exec):
             raise CommandError("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
         snapshots.scheduled = True
         return _BGSAVE_SCHEDULED
-    error = snapshots.bgsave()
-    if error:
-        raise CommandError(error)
+    if snapshots.bgsave():
+        raise CommandError("ERR")
     return _BGSAVE_STARTED
 
 
@@ -58,15 +58,12 @@ def lastsave(c, argv):
 @command("bgrewriteaof", 1, "admin noscript no_async_loading", group="server", summary="Asynchronously rewrite the append-only file", since="1.0.0")
 def bgrewriteaof(c, argv):
     persistence = _persistence(c)
-    aof = persistence.aof
-    if persistence.snapshots.child_pid is not None and persistence.snapshots.child_kind == "aof":
+    snapshots = persistence.snapshots
+    if snapshots.child_kind == "aof":
         raise CommandError("ERR Background append only file rewriting already in progress")
-    if not aof.enabled:
-        # Redis rewrites even with the AOF off (it makes the base for a later switch on); we schedule nothing to log into.
-        raise CommandError("ERR Background append only file rewriting is only possible with appendonly yes")
-    result = aof.rewrite()
-    if result == "scheduled":
+    if snapshots.child_pid is not None or c.in_exec:
+        persistence.aof.rewrite_scheduled = True
         return _AOF_SCHEDULED
-    if result:
-        raise CommandError(result)
+    if persistence.aof.rewrite():
+        raise CommandError("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.")
     return _AOF_STARTED

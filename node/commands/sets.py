@@ -12,7 +12,7 @@ sets, SRANDMEMBER-with-count as an array.
 
 import random
 
-from ..encoding import is_int64
+from ..encoding import is_int64, set_grown, set_is_big
 from ..errors import CommandError, WRONGTYPE, SYNTAX
 from ..glob import compile_pattern
 from ..keyspace import SetValue
@@ -30,6 +30,7 @@ LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
 _EMPTY_SET = {False: Raw(b"*0\r\n"), True: Raw(b"~0\r\n")}
 _INTSET_HARD_MAX = 1 << 30  # intset's own limit, whatever the directive says
+_SPOP_MOVE_STRATEGY_MUL = 5
 
 
 # ---- helpers ---------------------------------------------------------
@@ -40,6 +41,15 @@ def _read(c, key):
     s = c.db.lookup(key)
     if s is not None and s.__class__ is not SetValue:
         raise CommandError(WRONGTYPE)
+    return s
+
+
+def _for_change(c, key):
+    """_read for a command that changes the set: its encoding is settled first, as a
+    set that shrinks keeps the encoding it had."""
+    s = _read(c, key)
+    if s is not None and s.big is None:
+        set_is_big(s, c.node.config.values)
     return s
 
 
@@ -103,9 +113,12 @@ def sadd(c, argv):
     s = db.lookup(key)
     if s is None:
         s = SetValue()
+        s.big = False
         db.add_new(key, s)
     elif s.__class__ is not SetValue:
         raise CommandError(WRONGTYPE)
+    elif s.big is None:
+        set_is_big(s, c.node.config.values)
     before = len(s)
     if len(argv) == 3:
         s.add(argv[2])
@@ -113,6 +126,8 @@ def sadd(c, argv):
         s.update(argv[2:])
     added = len(s) - before
     if added:
+        if not s.big:
+            set_grown(s, argv[2:], c.node.config.values)
         db.modified(key)
     return added
 
@@ -120,7 +135,7 @@ def sadd(c, argv):
 @command("srem", -3, "write fast", 1, 1, 1, group="set", since="1.0.0")
 def srem(c, argv):
     """Remove one or more members from a set"""
-    s = _read(c, argv[1])
+    s = _for_change(c, argv[1])
     if s is None:
         return 0
     before = len(s)
@@ -161,7 +176,9 @@ def smembers(c, argv):
     s = _read(c, argv[1])
     if s is None:
         return _EMPTY_SET[c.resp3]
-    return _set_reply(c, _ordered(c, s))
+    if set_is_big(s, c.node.config.values):
+        return _set_reply(c, list(s))
+    return _set_reply(c, sorted(s, key=int))
 
 
 @command("spop", -2, "write fast", 1, 1, 1, group="set", since="1.0.0")
@@ -173,7 +190,7 @@ def spop(c, argv):
     if n > 3:
         raise CommandError(SYNTAX)
     key = argv[1]
-    s = _read(c, key)
+    s = _for_change(c, key)
     if s is None:
         return None
     # set.pop() takes an arbitrary member in O(1); bytes hashes are salted per process.
@@ -189,7 +206,7 @@ def _spop_count(c, argv):
     if count < 0:
         raise CommandError(POP_COUNT_RANGE)
     key = argv[1]
-    s = _read(c, key)
+    s = _for_change(c, key)
     if s is None or count == 0:
         return _EMPTY_SET[c.resp3]
     if count >= len(s):
@@ -200,6 +217,9 @@ def _spop_count(c, argv):
         return _set_reply(c, members)
     members = random.sample(list(s), count)
     s.difference_update(members)
+    if len(s) * _SPOP_MOVE_STRATEGY_MUL <= count:
+        # Redis builds a new set of the few members left (its CASE 3): a fresh encoding.
+        s.big = None
     c.db.modified(key)
     _propagate(c, [[b"SREM", key, m] for m in members])
     return _set_reply(c, members)
@@ -234,10 +254,10 @@ def srandmember(c, argv):
 def smove(c, argv):
     """Move a member from one set to another"""
     src_key, dst_key, member = argv[1], argv[2], argv[3]
-    src = _read(c, src_key)
+    src = _for_change(c, src_key)
     if src is None:
         return 0
-    dst = _read(c, dst_key)
+    dst = _for_change(c, dst_key)
     if src is dst:
         return 1 if member in src else 0
     if member not in src:
@@ -247,9 +267,12 @@ def smove(c, argv):
     db.modified(src_key)
     if dst is None:
         dst = SetValue()
+        dst.big = False
         db.add_new(dst_key, dst)
     if member not in dst:
         dst.add(member)
+        if not dst.big:
+            set_grown(dst, (member,), c.node.config.values)
         db.modified(dst_key)
     return 1
 
@@ -374,7 +397,24 @@ def sdiff(c, argv):
 @command("sdiffstore", -3, "write denyoom", 1, -1, 1, group="set", since="1.0.0")
 def sdiffstore(c, argv):
     """Subtract multiple sets and store the resulting set in a key"""
-    return _store(c, argv[1], _difference(_sets(c, argv[2:])))
+    sets = _sets(c, argv[2:])
+    result = _difference(sets)
+    if result and _diff_adds_then_removes(sets):
+        # Redis's result held all of the first set before losing the others' members.
+        result.big = not _is_intset(c, sets[0])
+    return _store(c, argv[1], result)
+
+
+def _diff_adds_then_removes(sets) -> bool:
+    """Whether Redis computes this difference with its second algorithm (copy the first
+    set, then remove), chosen by the same estimate of the work each would take."""
+    first = len(sets[0])
+    one = two = 0
+    for s in sets:
+        if s is not None:
+            one += first
+            two += len(s)
+    return one // 2 > two
 
 
 @command("sscan", -3, "readonly", 1, 1, 1, group="set", since="2.8.0")
@@ -385,7 +425,7 @@ def sscan(c, argv):
     if s is None:
         return [b"0", []]
     count, pattern, _ = parse_scan_options(argv, 3, False)
-    if _is_intset(c, s):
+    if not set_is_big(s, c.node.config.values):
         # An intset comes whole, in ascending order, whatever the cursor and COUNT.
         cursor, members = 0, sorted(s, key=int)
     else:

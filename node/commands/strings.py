@@ -1,11 +1,12 @@
 """String commands. GET, SET and INCR are the hottest paths in the server: keep them lean."""
 
-from ..errors import CommandError, WRONGTYPE, NOT_INTEGER, SYNTAX, OVERFLOW, STRING_TOO_LONG
+from ..encoding import mark_string
+from ..errors import CommandError, WRONGTYPE, SYNTAX, OVERFLOW, STRING_TOO_LONG
 from ..resp import OK, NULL_ARRAY
 from .args import parse_int, INT64_MIN, INT64_MAX
 from .table import command
 
-_OPT_NX, _OPT_XX, _OPT_GET, _OPT_KEEPTTL = 1, 2, 4, 8
+_OPT_NX, _OPT_XX, _OPT_GET, _OPT_KEEPTTL, _OPT_PERSIST = 1, 2, 4, 8, 16
 _UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
 _MAX_STRING = 512 * 1024 * 1024
 
@@ -39,30 +40,34 @@ def get(c, argv):
     return value
 
 
-def _parse_set_options(c, argv, name="set"):
-    """(flags, absolute expiry ms or None) for SET's options, with Redis's conflict rules."""
+def _parse_set_options(argv, start, for_set):
+    """(flags, expiry unit or None, expiry argument) for SET's or GETEX's options, read
+    all at once as Redis 7.0 does: conflicting options (NX with XX, two different
+    expiries, an expiry with KEEPTTL or PERSIST) are a syntax error; the same expiry
+    option given twice is not, and the last one counts. The number is checked later."""
     flags = 0
-    expire_at = None
-    unit = None
-    i, n = 3, len(argv)
+    unit = amount = None
+    i, n = start, len(argv)
     while i < n:
         opt = argv[i].lower()
-        if opt == b"nx" and not flags & _OPT_XX:
+        if for_set and opt == b"nx" and not flags & _OPT_XX:
             flags |= _OPT_NX
-        elif opt == b"xx" and not flags & _OPT_NX:
+        elif for_set and opt == b"xx" and not flags & _OPT_NX:
             flags |= _OPT_XX
-        elif opt == b"get":
+        elif for_set and opt == b"get":
             flags |= _OPT_GET
-        elif opt == b"keepttl" and unit is None:
+        elif for_set and opt == b"keepttl" and unit is None:
             flags |= _OPT_KEEPTTL
-        elif opt in _UNITS and unit is None and not flags & _OPT_KEEPTTL and i + 1 < n:
+        elif not for_set and opt == b"persist" and unit is None:
+            flags |= _OPT_PERSIST
+        elif opt in _UNITS and unit in (None, opt) and not flags & (_OPT_KEEPTTL | _OPT_PERSIST) and i + 1 < n:
             unit = opt
             i += 1
-            expire_at = _expire_time(c, argv[i], unit, name)
+            amount = argv[i]
         else:
             raise CommandError(SYNTAX)
         i += 1
-    return flags, expire_at
+    return flags, unit, amount
 
 
 def _expire_time(c, raw, unit, name):
@@ -87,7 +92,8 @@ def set_(c, argv):
     if len(argv) == 3:
         db.set(key, value)
         return OK
-    flags, expire_at = _parse_set_options(c, argv)
+    flags, unit, amount = _parse_set_options(argv, 3, True)
+    expire_at = None if unit is None else _expire_time(c, amount, unit, "set")
     old = db.lookup(key)
     if flags & _OPT_GET and old is not None and old.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
@@ -144,21 +150,13 @@ def getdel(c, argv):
 @command("getex", -2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and optionally set its expiration")
 def getex(c, argv):
     key = argv[1]
-    expire_at, persist = None, False
-    i, n = 2, len(argv)
-    while i < n:
-        opt = argv[i].lower()
-        if opt in _UNITS and expire_at is None and not persist and i + 1 < n:
-            i += 1
-            expire_at = _expire_time(c, argv[i], opt, "getex")
-        elif opt == b"persist" and expire_at is None and not persist:
-            persist = True
-        else:
-            raise CommandError(SYNTAX)
-        i += 1
+    flags, unit, amount = _parse_set_options(argv, 2, False)
+    persist = bool(flags & _OPT_PERSIST)
     value = _get_string(c, key)
     if value is None:
         return None
+    # A missing key answers nil whatever the expiry says: Redis reads the number last.
+    expire_at = None if unit is None else _expire_time(c, amount, unit, "getex")
     if expire_at is not None:
         if expire_at <= c.node.keyspace.clock():
             c.db.delete(key)
@@ -212,12 +210,8 @@ def _incr(c, key, delta):
     elif old.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
     else:
-        try:
-            current = int(old)
-        except ValueError:
-            raise CommandError(NOT_INTEGER) from None
-        if b"%d" % current != old:
-            raise CommandError(NOT_INTEGER)
+        # The stored value must itself be a 64-bit integer before any overflow check.
+        current = parse_int(old)
     result = current + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise CommandError(OVERFLOW)
@@ -256,6 +250,7 @@ def incrbyfloat(c, argv):
     old = _get_string(c, key)
     result = incr_float(old if old is not None else b"0", argv[2])
     c.db.set(key, result, keep_ttl=True)
+    mark_string(c.db, key, result, "embstr")
     # Replicas must not redo the float arithmetic: propagate the result.
     c.propagate_as = [[b"SET", key, result, b"KEEPTTL"]]
     return result
@@ -269,6 +264,9 @@ def append(c, argv):
     if len(value) > c.node.config.values["proto-max-bulk-len"]:
         raise CommandError(STRING_TOO_LONG)
     c.db.set(key, value, keep_ttl=True)
+    if old is not None:
+        # Redis appends to an unshared raw copy; a new key takes the argument as SET would.
+        mark_string(c.db, key, value, "raw")
     return len(value)
 
 
@@ -322,4 +320,5 @@ def setrange(c, argv):
         base = base + b"\x00" * (offset - len(base))
     value = base[:offset] + patch + base[offset + len(patch) :]
     c.db.set(key, value, keep_ttl=True)
+    mark_string(c.db, key, value, "raw")
     return len(value)

@@ -985,6 +985,9 @@ def zrandmember(c, argv):
         raise CommandError(_LONG_RANGE)
     if n > 4 or (n == 4 and argv[3].lower() != b"withscores"):
         raise CommandError(SYNTAX)
+    if n == 4 and not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
+        # The reply would hold 2 * count elements; refused before the key is looked at.
+        raise CommandError("ERR value is out of range")
     z = _zset(c, argv[1])
     if z is None or count == 0:
         return EMPTY_ARRAY

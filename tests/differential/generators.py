@@ -149,6 +149,9 @@ KEYSPACE = [
     c("PEXPIRETIME", key),
     c("PERSIST", key),
     c("OBJECT", "ENCODING", key),
+    c("MEMORY", "USAGE", key, opt("SAMPLES", count)),
+    c(pick("SORT", "SORT_RO"), key, flags("DESC", "ALPHA", "LIMIT 0 2", "LIMIT 1 -1", "LIMIT abc 1", hi=3)),
+    c("SORT", key, flags("DESC", "ALPHA", "LIMIT 0 2", hi=2), "STORE", key),
     c("SELECT", pick("0", "1", "0", "16", "abc")),
     c("SWAPDB", pick("0", "1"), pick("0", "1", "abc")),
     c("SET", key, value, pick("EX", "PX"), pick("100000", "1000000")),
@@ -226,6 +229,12 @@ SETS = [
 
 Z_MEMBERS = pick("a", "b", "c", "d", "1", LONG)
 score = st.one_of(pick("0", "1", "2", "2.5", "-1", "3", "1e3", "0.1"), pick("-inf", "+inf", "inf", "abc", "nan", ""))
+# Lex ranges assume one score for all members: with mixed scores Redis's answer is
+# undefined, and random once the zset is a skiplist (it depends on the node levels;
+# test_known_differences.py shows it). Lex commands get keys of their own, which
+# only ever hold score 0.
+LEX_KEYS = ["e", "f"]
+lex_key = pick(*LEX_KEYS)
 score_bound = pick("-inf", "+inf", "0", "1", "(1", "2.5", "(2", "3", "abc", "(abc", "(", "nan")
 lex_bound = pick("-", "+", "[a", "(a", "[c", "(d", "a", "[", "(", "[1")
 zrange_opts = flags("BYSCORE", "BYLEX", "REV", "LIMIT 0 2", "LIMIT 1 -1", "LIMIT abc 1", "WITHSCORES", hi=3)
@@ -245,18 +254,21 @@ ZSETS = [
     c("ZMSCORE", key, some(Z_MEMBERS, 1, 3)),
     c("ZCARD", key),
     c("ZCOUNT", key, score_bound, score_bound),
-    c("ZLEXCOUNT", key, lex_bound, lex_bound),
-    c("ZRANGE", key, small_int, small_int, zrange_opts),
+    c("ZADD", lex_key, some(c("0", Z_MEMBERS), 1, 4)),
+    c("ZADD", lex_key, some(c("0", Z_MEMBERS), 1, 4)),
+    c("ZREM", lex_key, some(Z_MEMBERS, 1, 3)),
+    c("ZLEXCOUNT", lex_key, lex_bound, lex_bound),
+    c("ZRANGE", key, small_int, small_int, zrange_opts.filter(lambda ts: "BYLEX" not in ts)),
     c("ZRANGE", key, score_bound, score_bound, "BYSCORE", zrange_opts),
-    c("ZRANGE", key, lex_bound, lex_bound, "BYLEX", zrange_opts),
+    c("ZRANGE", lex_key, lex_bound, lex_bound, "BYLEX", zrange_opts),
     c(pick("ZRANGEBYSCORE", "ZREVRANGEBYSCORE"), key, score_bound, score_bound, flags("WITHSCORES", "LIMIT 0 2", "LIMIT 1 -1", hi=2)),
-    c(pick("ZRANGEBYLEX", "ZREVRANGEBYLEX"), key, lex_bound, lex_bound, opt("LIMIT", small_int, small_int)),
+    c(pick("ZRANGEBYLEX", "ZREVRANGEBYLEX"), lex_key, lex_bound, lex_bound, opt("LIMIT", small_int, small_int)),
     c("ZREVRANGE", key, small_int, small_int, withscores),
     c(pick("ZRANK", "ZREVRANK"), key, Z_MEMBERS),
     c("ZREM", key, some(Z_MEMBERS, 1, 3)),
     c("ZREMRANGEBYRANK", key, small_int, small_int),
     c("ZREMRANGEBYSCORE", key, score_bound, score_bound),
-    c("ZREMRANGEBYLEX", key, lex_bound, lex_bound),
+    c("ZREMRANGEBYLEX", lex_key, lex_bound, lex_bound),
     c(pick("ZPOPMIN", "ZPOPMAX"), key, opt(count)),
     c("ZMPOP", numkeys_keys, pick("MIN", "MAX", "MID"), opt("COUNT", count)),
     c(pick("BZPOPMIN", "BZPOPMAX"), keys(1, 2), short_timeout),
@@ -353,5 +365,5 @@ FAMILIES = {
     "lists": LISTS + [c("SET", key, value)],
     "hashes": HASHES + [c("SET", key, value), c("DEL", key)],
     "sets": SETS + [c("SET", key, value), c("DEL", key)],
-    "zsets": ZSETS + [c("SET", key, value), c("SADD", key, SET_MEMBERS), c("DEL", key)],
+    "zsets": ZSETS + [c("SET", key, value), c("SADD", key, SET_MEMBERS), c("DEL", key), c("SET", lex_key, value), c("DEL", lex_key)],
 }

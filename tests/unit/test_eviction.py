@@ -227,3 +227,22 @@ def test_replicas_do_not_evict(h):
     _configure(h, maxmemory=1)
     assert h.node.eviction.make_room()
     assert _keys(h) == {b"k"}
+
+
+def test_eviction_time_limit_follows_tenacity():
+    from node.eviction import TIME_LIMIT, time_limit
+
+    assert time_limit(10) == TIME_LIMIT
+    assert time_limit(0) == 0 and time_limit(5) == TIME_LIMIT / 2
+    assert time_limit(11) == pytest.approx(TIME_LIMIT * 1.15)
+    assert time_limit(100) is None
+
+
+def test_tenacity_zero_evicts_in_steps_of_sixteen(h):
+    _configure(h, maxmemory_policy="allkeys-random", maxmemory_eviction_tenacity=0)
+    for i in range(100):
+        h.run("SET", "k%d" % i, "x" * 100)
+    _configure(h, maxmemory=h.node.eviction.used_memory() // 2)
+    # The budget is spent at once: each call evicts one batch and leaves the rest for later.
+    assert h.node.keyspace.evicted_keys == 16
+    assert h.node.eviction.unfinished

@@ -280,7 +280,14 @@ def test_config_get_names_patterns_and_aliases(h):
     reply = h.run("CONFIG", "GET", "port", "*por*", "port")
     names = reply[0::2]
     assert names.count(b"port") == 1 and b"replica-announce-port" in names
-    assert h.run("CONFIG", "GET", "MAXMEM*") == [b"maxmemory", b"0", b"maxmemory-policy", b"noeviction", b"maxmemory-samples", b"5"]
+    reply = h.run("CONFIG", "GET", "MAXMEM*")
+    assert dict(zip(reply[0::2], reply[1::2])) == {
+        b"maxmemory": b"0",
+        b"maxmemory-policy": b"noeviction",
+        b"maxmemory-samples": b"5",
+        b"maxmemory-eviction-tenacity": b"10",
+        b"maxmemory-clients": b"0",
+    }
 
 
 def test_config_get_formats(h):
@@ -328,6 +335,13 @@ def test_config_set_sets_and_calls_listeners(h):
     (["proto-max-bulk-len", "100"], "ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 9223372036854775807 inclusive"),
     (["save", "100 x"], "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"),
     (["client-output-buffer-limit", "foo 1 2 3"], "ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - Invalid client class specified in buffer limit configuration."),
+    (["hz", "+5"], "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"),
+    (["hz", "9223372036854775808"], "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer"),
+    (["maxmemory-eviction-tenacity", "101"], "ERR CONFIG SET failed (possibly related to argument 'maxmemory-eviction-tenacity') - argument must be between 0 and 100 inclusive"),
+    (["maxmemory-clients", "101%"], "ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100"),
+    (["maxmemory-clients", "-1"], "ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - argument must be a memory or percent value"),
+    (["disable-thp", "no"], "ERR CONFIG SET failed (possibly related to argument 'disable-thp') - can't set immutable config"),
+    (["set-max-listpack-entries", "5"], "ERR Unknown option or number of arguments for CONFIG SET - 'set-max-listpack-entries'"),
 ])
 def test_config_set_errors_are_redis_texts(h, args, error):
     assert str(h.run("CONFIG", "SET", *args)) == error
@@ -614,3 +628,38 @@ def test_command_keyword_key_specs(h, temp_commands):
     assert str(h.run("COMMAND", "GETKEYS", "t.xread", "COUNT", "2", "x")) == "ERR Invalid arguments specified for command"
     begin = h.run("COMMAND", "INFO", "t.xread")[0][8][0][3]
     assert begin == [b"type", b"keyword", b"spec", [b"keyword", b"STREAMS", b"startfrom", 1]]
+
+
+def test_command_table_agrees_with_redis_description():
+    """The table (arity, flags, key positions) drives dispatch; redis_commands.json is what
+    Redis says of the same commands (scripts/capture_command_docs.py): they must agree."""
+    from node.commands import meta
+
+    disagree = []
+    for cmd in table.COMMANDS.values():
+        for one in (cmd, *cmd.subcommands.values()):
+            known = meta.REDIS.get(one.name)
+            if known is None:
+                continue
+            ours = (one.arity, meta.visible_flags(one), one.first_key, one.last_key, one.step)
+            theirs = (known["arity"], known["flags"], known["first"], known["last"], known["step"])
+            if ours != theirs:
+                disagree.append((one.name, ours, theirs))
+    assert disagree == []
+    assert meta.REDIS["_redis_version"] == "7.0.15"
+
+
+def test_command_getkeysandflags_follows_key_specs(h):
+    assert h.run("COMMAND", "GETKEYSANDFLAGS", "set", "a", "b") == [[b"a", [b"OW", b"update"]]]
+    assert h.run("COMMAND", "GETKEYSANDFLAGS", "set", "a", "b", "get") == [[b"a", [b"RW", b"access", b"update"]]]
+    assert h.run("COMMAND", "GETKEYSANDFLAGS", "lmove", "a", "b", "left", "right") == [[b"a", [b"RW", b"access", b"delete"]], [b"b", [b"RW", b"insert"]]]
+    assert str(h.run("COMMAND", "GETKEYS", "zunion", "3", "a", "b")) == "ERR Invalid arguments specified for command"
+
+
+def test_config_memory_or_percent(h):
+    assert h.run("CONFIG", "SET", "maxmemory-clients", "10%") == b"OK"
+    assert h.run("CONFIG", "GET", "maxmemory-clients") == [b"maxmemory-clients", b"10%"]
+    assert h.run("CONFIG", "SET", "maxmemory-clients", "1kb") == b"OK"
+    assert h.run("CONFIG", "GET", "maxmemory-clients") == [b"maxmemory-clients", b"1024"]
+    assert h.run("CONFIG", "SET", "lua-time-limit", "6000") == b"OK"
+    assert h.run("CONFIG", "GET", "busy-reply-threshold") == [b"busy-reply-threshold", b"6000"]

@@ -771,3 +771,96 @@ def test_replica_hides_but_does_not_delete_expired_keys(h):
     # The master's DEL removes it (and counts it, as on Redis).
     assert h.run("DEL", "a") == 1
     assert b"a" not in db.data
+
+
+# ---- encodings stay converted (one-way), strings keep the encoding commands leave ------
+
+LONG = "x" * 70
+
+
+def _enc(h, key):
+    return h.run("OBJECT", "ENCODING", key).decode()
+
+
+def test_hash_encoding_sticks_after_shrinking(h):
+    h.run("HSET", "h", "f", LONG)
+    h.run("HSET", "h", "f", "short")
+    assert _enc(h, "h") == "hashtable"
+    h.run("HSET", "g", "a", "1", "long", LONG)
+    h.run("HDEL", "g", "long")
+    assert _enc(h, "g") == "hashtable"
+    h.run("HSET", "n", "a", "1")
+    assert h.run("HSETNX", "n", "a", LONG) == 0  # not written: no conversion
+    assert _enc(h, "n") == "listpack"
+    h.run("HINCRBY", "n", LONG, "1")  # a long field converts
+    assert _enc(h, "n") == "hashtable"
+
+
+def test_set_encoding_sticks_after_shrinking(h):
+    h.run("SADD", "j", "1", "2")
+    h.run("SADD", "j", "x")
+    h.run("SREM", "j", "x")
+    assert _enc(h, "j") == "hashtable"
+    h.run("SADD", "k", "1", "2")
+    h.run("SADD", "src", "y")
+    h.run("SMOVE", "src", "k", "y")
+    h.run("SREM", "k", "y")
+    assert _enc(h, "k") == "hashtable"
+
+
+def test_loaded_collections_take_the_encoding_of_their_contents(h):
+    # A value that arrives whole (a dump) is judged by its contents, then sticks.
+    put(h, b"h", HashValue({b"f": LONG.encode(), b"g": b"1"}))
+    h.run("HDEL", "h", "f")
+    assert _enc(h, "h") == "hashtable"
+    put(h, b"s", SetValue({b"1", b"a"}))
+    h.run("SREM", "s", "a")
+    assert _enc(h, "s") == "hashtable"
+
+
+def test_copy_rename_move_keep_encodings(h):
+    h.run("SADD", "s", "1", "x")
+    h.run("SREM", "s", "x")
+    h.run("COPY", "s", "s2")
+    assert _enc(h, "s2") == "hashtable"
+    h.run("SET", "a", "12")
+    h.run("APPEND", "a", "3")
+    h.run("COPY", "a", "b")
+    h.run("RENAME", "b", "c")
+    h.run("MOVE", "c", "1")
+    h.run("SELECT", "1")
+    assert _enc(h, "c") == "raw"
+    h.run("SET", "c", "123")
+    assert _enc(h, "c") == "int"
+
+
+def test_sdiffstore_that_copies_then_removes_keeps_the_copy_encoding(h):
+    # Redis's second SDIFF algorithm adds the whole first set, then removes the others.
+    h.run("SADD", "a", "1", "2", "3", "4", "5", "6", "x")
+    h.run("SADD", "b", "x")
+    h.run("SADD", "c", "9")
+    h.run("SDIFFSTORE", "d", "a", "b", "c")
+    assert _enc(h, "d") == "hashtable"
+    h.run("SDIFFSTORE", "e", "a", "b")
+    assert _enc(h, "e") == "intset"
+
+
+@pytest.mark.parametrize(
+    "commands, encoding",
+    [
+        ([("SET", "k", "12"), ("APPEND", "k", "3")], "raw"),
+        ([("SET", "k", "1"), ("APPEND", "k", "")], "raw"),
+        ([("APPEND", "k", "123")], "int"),  # a new key takes the argument as SET does
+        ([("SETRANGE", "k", "3", "ab")], "raw"),
+        ([("SET", "k", "abc"), ("SETRANGE", "k", "0", "")], "embstr"),  # nothing written
+        ([("INCRBYFLOAT", "k", "3")], "embstr"),
+        ([("INCRBYFLOAT", "k", "3"), ("INCR", "k")], "int"),
+        ([("INCRBYFLOAT", "k", "1e50")], "raw"),
+        ([("SETRANGE", "k", "0", "x"), ("SET", "k", "x", "KEEPTTL")], "embstr"),
+        ([("SET", "k", "10000"), ("GETSET", "k", "20")], "int"),
+    ],
+)
+def test_string_encoding_left_by_commands(h, commands, encoding):
+    for args in commands:
+        h.run(*args)
+    assert _enc(h, "k") == encoding

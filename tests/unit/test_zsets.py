@@ -562,3 +562,12 @@ def test_zset_structure_queries():
     copy = z.copy()
     copy.discard(b"b")
     assert len(z) == 2 and len(copy) == 1
+
+
+def test_zrandmember_withscores_count_range_is_checked_before_the_key(h):
+    for key in ("nokey", "z"):
+        if key == "z":
+            h.run("ZADD", "z", "1", "a")
+        assert str(h.run("ZRANDMEMBER", key, "9223372036854775807", "WITHSCORES")) == "ERR value is out of range"
+        assert str(h.run("ZRANDMEMBER", key, "-4611686018427387904", "WITHSCORES")) == "ERR value is out of range"
+    assert h.run("ZRANDMEMBER", "nokey", "4611686018427387903", "WITHSCORES") == []

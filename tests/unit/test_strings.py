@@ -1,0 +1,121 @@
+"""String commands: option parsing and error precedence as Redis 7.0, INCR's ranges, LCS."""
+
+import pytest
+
+SYNTAX = "ERR syntax error"
+NOT_INT = "ERR value is not an integer or out of range"
+
+
+def err(reply) -> str:
+    return str(reply)
+
+
+# ---- SET and GETEX options --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, reply",
+    [
+        (["EX", "10", "EX", "20"], b"OK"),  # the same option again: the last counts
+        (["EX", "abc", "EX", "20"], b"OK"),  # only the last number is read
+        (["EX", "10", "ex", "20"], b"OK"),
+        (["EX", "10", "PX", "20"], SYNTAX),
+        (["PX", "-1", "ex", "500", "EX", "abc"], SYNTAX),  # syntax before any number
+        (["EX", "abc", "KEEPTTL"], SYNTAX),
+        (["KEEPTTL", "EX", "10"], SYNTAX),
+        (["GET", "EX"], SYNTAX),  # EX without its argument
+        (["NX", "XX"], SYNTAX),
+        (["KEEPTTL", "KEEPTTL"], b"OK"),
+        (["EX", "abc"], NOT_INT),
+        (["EX", "0"], "ERR invalid expire time in 'set' command"),
+        (["PERSIST"], SYNTAX),
+    ],
+)
+def test_set_options(h, options, reply):
+    got = h.run("SET", "k", "v", *options)
+    assert (got if isinstance(reply, bytes) else err(got)) == reply
+
+
+def test_set_last_expiry_wins(h):
+    h.run("SET", "k", "v", "EX", "10", "EX", "20")
+    assert h.run("TTL", "k") == 20
+
+
+def test_set_number_checked_before_get_type(h):
+    h.run("RPUSH", "l", "x")
+    assert err(h.run("SET", "l", "v", "GET", "EX", "abc")) == NOT_INT
+    assert err(h.run("SET", "l", "v", "GET")).startswith("WRONGTYPE")
+
+
+def test_getex_missing_key_is_nil_whatever_the_expiry(h):
+    assert h.run("GETEX", "nokey", "EX", "0") is None
+    assert h.run("GETEX", "nokey", "EX", "abc") is None
+    assert err(h.run("GETEX", "nokey", "EX", "0", "extra")) == SYNTAX
+    assert err(h.run("GETEX", "nokey", "EX", "abc", "EXAT", "4102444800")) == SYNTAX
+
+
+def test_getex_options(h):
+    h.run("SET", "k", "v")
+    assert err(h.run("GETEX", "k", "EX", "0")) == "ERR invalid expire time in 'getex' command"
+    assert err(h.run("GETEX", "k", "PERSIST", "EX", "10")) == SYNTAX
+    assert err(h.run("GETEX", "k", "EX", "10", "PERSIST")) == SYNTAX
+    assert err(h.run("GETEX", "k", "NX")) == SYNTAX
+    assert h.run("GETEX", "k", "PERSIST", "PERSIST") == b"v"
+    assert h.run("GETEX", "k", "EX", "10", "EX", "30") == b"v"
+    assert h.run("TTL", "k") == 30
+
+
+# ---- INCR family ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stored", ["12345678901234567890", "-9223372036854775809", "1.5", " 1", "01"])
+@pytest.mark.parametrize("command", [("INCR",), ("DECR",), ("INCRBY", "1"), ("DECRBY", "1"), ("INCRBY", "-9223372036854775808")])
+def test_incr_refuses_values_outside_64_bits(h, stored, command):
+    h.run("SET", "n", stored)
+    assert err(h.run(command[0], "n", *command[1:])) == NOT_INT
+    assert h.run("GET", "n") == stored.encode()
+
+
+def test_incr_overflow_is_its_own_error(h):
+    h.run("SET", "n", "9223372036854775807")
+    assert err(h.run("INCR", "n")) == "ERR increment or decrement would overflow"
+    assert h.run("INCRBY", "n", "-1") == 9223372036854775806
+
+
+# ---- LCS ---------------------------------------------------------------------------------
+
+
+def test_lcs(h):
+    h.run("MSET", "k1", "ohmytext", "k2", "mynewtext")
+    assert h.run("LCS", "k1", "k2") == b"mytext"
+    assert h.run("LCS", "k1", "k2", "LEN") == 6
+    assert h.run("LCS", "k1", "k2", "IDX") == [b"matches", [[[4, 7], [5, 8]], [[2, 3], [0, 1]]], b"len", 6]
+    assert h.run("LCS", "k1", "k2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN") == [b"matches", [[[4, 7], [5, 8], 4]], b"len", 6]
+    assert h.run("LCS", "k1", "missing") == b""
+    assert h.run("LCS", "nokey", "missing", "IDX") == [b"matches", [], b"len", 0]
+
+
+def test_lcs_errors_in_redis_order(h):
+    h.run("SET", "k1", "abc")
+    h.run("RPUSH", "l", "x")
+    assert err(h.run("LCS", "l", "k1", "FOO")) == "ERR The specified keys must contain string values"
+    assert err(h.run("LCS", "k1", "k1", "FOO")) == SYNTAX
+    assert err(h.run("LCS", "k1", "k1", "MINMATCHLEN", "abc")) == NOT_INT
+    assert err(h.run("LCS", "k1", "k1", "MINMATCHLEN")) == SYNTAX
+    assert err(h.run("LCS", "k1", "k1", "IDX", "LEN")) == "ERR If you want both the length and indexes, please just use IDX."
+
+
+def test_lcs_walk_picks_redis_subsequence(h):
+    h.run("MSET", "a", "abcabcabcabc", "b", "cbacbacbcaabbcc")
+    assert h.run("LCS", "a", "b") == b"cbcabcabc"
+    assert h.run("LCS", "b", "a") == b"abcbcabcc"
+
+
+# ---- unknown commands -----------------------------------------------------------------
+
+
+def test_unknown_command_shows_arguments_as_c_strings(h):
+    # %s stops at a NUL byte; CR and LF become spaces.
+    assert err(h.run("gEtT", "\x00\r\n")) == "ERR unknown command 'gEtT', with args beginning with: '' "
+    assert err(h.run("FOO", "a\x00b", "c\rd")) == "ERR unknown command 'FOO', with args beginning with: 'a' 'c d' "
+    assert err(h.run("F\x00OO")) == "ERR unknown command 'F', with args beginning with: "
