@@ -265,8 +265,28 @@ def _client_bytes(c) -> int:
     return _CLIENT_BASE + _pending_output(c) + c.query_buf
 
 
+def _startup_bytes(node) -> int:
+    """What the empty databases took at start (measured once: the dicts grow later)."""
+    value = getattr(node, "_startup_memory", None)
+    if value is None:
+        dbs = node.keyspace.dbs
+        value = node._startup_memory = len(dbs) * _EMPTY_DB
+    return value
+
+
+
+
 def _empty_db_bytes(db) -> int:
     return sys.getsizeof(db) + sum(sys.getsizeof(getattr(db, name)) for name in ("data", "expires", "watched", "blocking", "access", "freq", "coll_sizes"))
+
+
+def _fresh_db_bytes() -> int:
+    from .keyspace import Database, Keyspace
+
+    return _empty_db_bytes(Database(Keyspace(1), 0))
+
+
+_EMPTY_DB = _fresh_db_bytes()
 
 
 def _rss() -> int:
@@ -291,7 +311,7 @@ def memory_report(node) -> dict:
     normal = [c for c in node.clients.values() if c.kind != "replica"]
     persistence = getattr(node, "persistence", None)
     report = {
-        "startup": len(dbs) * _empty_db_bytes(dbs[0]),
+        "startup": _startup_bytes(node),
         "dataset": node.keyspace.memory(),
         "clients_normal": sum(_client_bytes(c) for c in normal),
         "clients_slaves": sum(_client_bytes(c) for c in replicas),

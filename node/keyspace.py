@@ -85,8 +85,9 @@ def estimate_size(value) -> int:
     if cls is ListValue:
         sample = [value[0], value[-1]]
     elif cls is HashValue:
+        # A field costs two objects (name and value) and its slot.
         k = next(iter(value))
-        sample = [k + value[k]]
+        return 200 + int(n * (len(k) + len(value[k]) + 2 * BYTES_OVERHEAD + COLLECTION_ELEM_OVERHEAD))
     elif cls is SetValue:
         sample = [next(iter(value))]
     else:
@@ -368,7 +369,11 @@ class Database:
     def memory(self) -> int:
         if self.stale_sizes:
             self._refresh_sizes()
-        return len(self.data) * (KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + self.string_bytes + self.coll_bytes + len(self.expires) * 80
+        keys = len(self.data)
+        strings = keys - len(self.coll_sizes)
+        # Per key: its slots in `data` and `access`, and the key object (~16 bytes of name);
+        # per string: the value object; per TTL: the `expires` slot and heap entry.
+        return keys * (2 * KEY_ENTRY_OVERHEAD + BYTES_OVERHEAD + 16) + strings * BYTES_OVERHEAD + self.string_bytes + self.coll_bytes + len(self.expires) * 80
 
     def _refresh_sizes(self):
         data, sizes = self.data, self.coll_sizes

@@ -85,10 +85,13 @@ def test_volatile_lru_only_evicts_keys_with_ttl(h):
 
 def test_volatile_ttl_evicts_the_soonest_expiring_first(h):
     _configure(h, maxmemory_policy="volatile-ttl", maxmemory_samples=64)
-    for i in range(10):
+    for i in range(9):
         h.run("SET", "t%d" % i, "x", "EX", 100 + i)
-    # Each volatile key frees more than 100 bytes: 200 to free takes two of them.
-    _configure(h, maxmemory=h.node.eviction.used_memory() - 200)
+    before = h.node.eviction.used_memory()
+    h.run("SET", "t9", "x", "EX", 109)
+    key_cost = h.node.eviction.used_memory() - before
+    # Freeing one and a half keys' worth takes two of them.
+    _configure(h, maxmemory=h.node.eviction.used_memory() - key_cost * 3 // 2)
     evicted = {"t%d" % i for i in range(10)} - {k.decode() for k in _keys(h)}
     assert evicted == {"t0", "t1"}
 
