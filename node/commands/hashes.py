@@ -59,12 +59,18 @@ def hset(c, argv):
         hash_is_big(h, c.node.config.values)
     before = len(h)
     if n == 4:
-        h[argv[2]] = argv[3]
+        field, value = argv[2], argv[3]
+        h[field] = value
+        if not h.big:
+            # hash_grown inlined for the common single field: HSET is hot.
+            cfg = c.node.config.values
+            limit = cfg["hash-max-listpack-value"]
+            h.big = len(field) > limit or len(value) > limit or len(h) > cfg["hash-max-listpack-entries"]
     else:
         for i in range(2, n, 2):
             h[argv[i]] = argv[i + 1]
-    if not h.big:
-        hash_grown(h, argv[2:], c.node.config.values)
+        if not h.big:
+            hash_grown(h, argv[2:], c.node.config.values)
     db.modified(key)
     return len(h) - before
 

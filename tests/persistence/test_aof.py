@@ -9,8 +9,8 @@ import os
 import shutil
 
 import pytest
-import redis as redis_py
 import trio
+import trio.testing
 
 from node.config import load as load_config
 from node.core import Node

@@ -9,8 +9,8 @@ this file also checks against Redis directly) and the same contents key by key.
 
 import os
 import shutil
+import time
 
-import pytest
 
 from tests.persistence.workload import DATABASES, ENCODINGS, contents, digest, fill_mixed, key_digests
 
@@ -80,8 +80,6 @@ def test_expired_keys_in_a_dump_are_not_loaded(tmp_path, spawn):
     theirs.set(b"stays", b"y")
     theirs.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", 0)
     theirs.save()
-    import time
-
     time.sleep(0.4)
     _copy_dump(tmp_path / "r", tmp_path / "t")
     node = spawn("triokv", tmp_path / "t").wait_loaded()

@@ -1,6 +1,5 @@
 """RDB snapshots on a live node: SAVE, BGSAVE, save points, shutdown, DEBUG RELOAD, INFO, loading."""
 
-import io
 import os
 import socket
 import time
@@ -11,7 +10,7 @@ import redis as redis_py
 from node.keyspace import Keyspace
 from node.persistence import rdb
 from tests.persistence.conftest import info, wait_for
-from tests.persistence.workload import contents, digest, fill_mixed, fill_strings
+from tests.persistence.workload import contents, digest, fill_mixed
 
 
 def read_dump(path) -> dict:
