@@ -30,6 +30,9 @@ import hiredis
 
 MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MAX_MULTIBULK = 2**31 - 1  # INT_MAX
+# hiredis preallocates a list of the announced size: larger counts go to the Python
+# parser, which (like Redis) only grows the request as elements arrive.
+HIREDIS_MAX_MULTIBULK = 1024 * 1024
 UNAUTH_MAX_MULTIBULK = 10
 UNAUTH_MAX_BULK = 16384
 WINDOW_LIMIT = 8 * 1024 * 1024
@@ -129,13 +132,14 @@ class RequestReader:
     def _suspicious(self, data: bytes) -> bool:
         """Input hiredis would accept but Redis may not: let the exact parser judge it.
 
-        A header that may break a limit: three C-speed finds per chunk; a payload
-        that merely looks like one only costs the slower parse of that chunk."""
+        A header that may break a limit or make hiredis preallocate a huge list:
+        three C-speed finds per chunk; a payload that merely looks like one only
+        costs the slower parse of that chunk."""
         for pos in (data.find(b"*"), data.rfind(b"*"), data.rfind(b"$")):
             if pos >= 0 and data[pos + 1 : pos + 8].isdigit():
                 end = data.find(b"\r", pos)
                 digits = data[pos + 1 : end if end > 0 else len(data)]
-                if digits.isdigit() and int(digits) > (self.max_bulk if data[pos] == 36 else MAX_MULTIBULK):
+                if digits.isdigit() and int(digits) > (self.max_bulk if data[pos] == 36 else HIREDIS_MAX_MULTIBULK):
                     return True
         return False
 

@@ -1,0 +1,224 @@
+"""The node's replication state, installed as `node.replication`.
+
+What INFO replication and ROLE report, built exactly as Redis 7.0.15 does,
+and the checks the command layer asks for (NOREPLICAS). The moving parts live
+beside it: `master` (replication.master: propagation, replicas, PSYNC, WAIT)
+and `link` (replication.replica: the link to our own master).
+
+Replication IDs and offsets are Redis's PSYNC2 ones: `replid` names the
+current history, `master_repl_offset` counts its bytes; after a promotion the
+previous ID stays valid as `replid2` up to `second_repl_offset`, so replicas
+of the old master can continue with us.
+"""
+
+import os
+import time
+
+from .psync import NO_REPLID2
+
+# A replica's state as the master sees it (Redis's SLAVE_STATE_*).
+HANDSHAKE = "handshake"  # sent REPLCONF, not PSYNC yet: not a replica yet
+WAIT_BGSAVE_START = "wait_bgsave_start"  # needs a snapshot that has not started
+WAIT_BGSAVE_END = "wait_bgsave_end"  # its snapshot is being made; the stream is held for it
+SEND_BULK = "send_bulk"  # the snapshot file is being sent
+ONLINE = "online"
+
+_INFO_STATE = {WAIT_BGSAVE_START: "wait_bgsave", WAIT_BGSAVE_END: "wait_bgsave", SEND_BULK: "send_bulk", ONLINE: "online"}
+_NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+
+
+def new_replid() -> str:
+    return os.urandom(20).hex()
+
+
+class Replica:
+    """One replica attached to this node (the master side of a link)."""
+
+    __slots__ = ("client", "out", "listening_port", "announced_ip", "capa_eof", "capa_psync2", "pre_psync", "state", "ack_off", "ack_time", "initial_offset", "start_on_ack", "streaming", "pending", "pending_bytes", "soft_since", "gone")
+
+    def __init__(self, client):
+        self.client = client
+        self.out = client.out  # the connection's output list, even while a command swaps client.out
+        self.listening_port = 0
+        self.announced_ip = None
+        self.capa_eof = False
+        self.capa_psync2 = False
+        self.pre_psync = False  # came with SYNC: no +FULLRESYNC, no ACKs expected
+        self.state = HANDSHAKE
+        self.ack_off = 0
+        self.ack_time = 0.0
+        self.initial_offset = -1  # the offset its snapshot stands for
+        self.start_on_ack = False  # diskless: hold the stream until its first ACK
+        self.streaming = False  # the stream goes straight to its connection (else to pending)
+        self.pending = []  # stream bytes held until its snapshot is delivered
+        self.pending_bytes = 0
+        self.soft_since = 0.0
+        self.gone = False
+
+    @property
+    def ip(self) -> str:
+        return self.announced_ip or self.client.addr.rsplit(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """ip:port as Redis names a replica in its log."""
+        if self.listening_port:
+            return "%s:%d" % (self.ip, self.listening_port)
+        return "%s:<unknown-replica-port>" % self.ip
+
+
+class ReplicationState:
+    def __init__(self, node):
+        self.node = node
+        self.config = node.config
+        self.replid = new_replid()
+        self.replid2 = NO_REPLID2
+        self.master_repl_offset = 0
+        self.second_repl_offset = -1
+        self.backlog = None
+        self.stream_db = -1  # the db the stream last SELECTed (-1: emit SELECT before the next command)
+        self.replicas = []  # Replica records past PSYNC, in attach order
+        self.good_replicas = 0
+        self.no_replicas_since = time.time()
+        self.master = None  # replication.master.Master
+        self.link = None  # replication.replica.ReplicaLink
+        self.run = None  # the service coroutine (replication.service), started with the server
+
+    # ---- IDs ---------------------------------------------------------------
+
+    def change_replid(self):
+        self.replid = new_replid()
+
+    def clear_replid2(self):
+        self.replid2 = NO_REPLID2
+        self.second_repl_offset = -1
+
+    def shift_replid(self):
+        """Promotion (PSYNC2): our history so far stays valid under the old ID, up to here."""
+        self.replid2 = self.replid
+        self.second_repl_offset = self.master_repl_offset + 1
+        self.change_replid()
+        self._log("Setting secondary replication ID to %s, valid up to offset: %d. New replication ID is %s" % (self.replid2, self.second_repl_offset, self.replid), warning=True)
+
+    # ---- the backlog -----------------------------------------------------------
+
+    def create_backlog(self):
+        from .backlog import Backlog
+
+        self.backlog = Backlog(self.config["repl-backlog-size"], self.master_repl_offset)
+
+    def free_backlog(self):
+        self.backlog = None
+
+    @property
+    def backlog_bytes(self) -> int:
+        return self.backlog.memory if self.backlog is not None else 0
+
+    # ---- write checks ----------------------------------------------------------
+
+    @property
+    def checks_writes(self) -> bool:
+        """min-replicas-to-write applies (a master with both settings on)."""
+        values = self.config.values
+        return self.node.role == "master" and bool(values["min-replicas-to-write"]) and bool(values["min-replicas-max-lag"])
+
+    def refuse_write(self, c, cmd):
+        values = self.config.values
+        to_write = values["min-replicas-to-write"]
+        if to_write and values["min-replicas-max-lag"] and self.node.role == "master" and self.good_replicas < to_write:
+            return _NOREPLICAS
+        return None
+
+    def refresh_good_replicas(self):
+        """Replicas online that acknowledged within min-replicas-max-lag seconds."""
+        max_lag = self.config["min-replicas-max-lag"]
+        if not self.config["min-replicas-to-write"] or not max_lag:
+            return
+        now = int(time.time())
+        self.good_replicas = sum(1 for r in self.replicas if r.state == ONLINE and now - int(r.ack_time) <= max_lag)
+
+    # ---- RDB AUX fields ----------------------------------------------------------
+
+    def rdb_aux(self) -> dict:
+        """repl-stream-db/repl-id/repl-offset for a snapshot, when there is a history to
+        continue (Redis's rdbPopulateSaveInfo): a master with a backlog, or a replica."""
+        link = self.link
+        if self.node.role == "master":
+            if self.backlog is None:
+                return {}
+            db = max(self.stream_db, 0)
+        elif link is not None and link.stream_db_known:
+            db = link.stream_db
+        else:
+            return {}
+        return {"repl-stream-db": str(db), "repl-id": self.replid, "repl-offset": str(self.master_repl_offset)}
+
+    def on_rdb_loaded(self, aux: dict):
+        """A replica restarted from its own snapshot: take its history back to PSYNC with."""
+        link = self.link
+        if link is None or link.host is None:
+            return
+        try:
+            replid = aux["repl-id"].decode("latin-1")
+            offset = int(aux["repl-offset"])
+            db = int(aux["repl-stream-db"])
+        except (KeyError, ValueError, AttributeError):
+            return
+        if len(replid) != 40 or offset < 0 or db < 0:
+            return
+        self.replid = replid
+        self.master_repl_offset = offset
+        link.cache_myself(db)
+
+    # ---- INFO replication and ROLE --------------------------------------------------
+
+    def info_fields(self) -> list:
+        node, link = self.node, self.link
+        fields = [("role", "master" if node.role == "master" else "slave")]
+        if node.role != "master" and link is not None:
+            fields.extend(link.info_fields())
+        fields.append(("connected_slaves", len(self.replicas)))
+        values = self.config.values
+        if values["min-replicas-to-write"] and values["min-replicas-max-lag"]:
+            fields.append(("min_slaves_good_slaves", self.good_replicas))
+        now = int(time.time())
+        shown = 0
+        for r in self.replicas:
+            state = _INFO_STATE.get(r.state)
+            if state is None:
+                continue
+            lag = now - int(r.ack_time) if r.state == ONLINE else 0
+            fields.append(("slave%d" % shown, "ip=%s,port=%d,state=%s,offset=%d,lag=%d" % (r.ip, r.listening_port, state, r.ack_off, lag)))
+            shown += 1
+        backlog = self.backlog
+        fields.extend((
+            ("master_failover_state", "no-failover"),
+            ("master_replid", self.replid),
+            ("master_replid2", self.replid2),
+            ("master_repl_offset", self.master_repl_offset),
+            ("second_repl_offset", self.second_repl_offset),
+            ("repl_backlog_active", int(backlog is not None)),
+            ("repl_backlog_size", self.config["repl-backlog-size"]),
+            ("repl_backlog_first_byte_offset", backlog.first if backlog is not None else 0),
+            ("repl_backlog_histlen", backlog.histlen if backlog is not None else 0),
+        ))
+        return fields
+
+    def role_reply(self) -> list:
+        if self.node.role == "master":
+            online = [[r.ip.encode(), b"%d" % r.listening_port, b"%d" % r.ack_off] for r in self.replicas if r.state == ONLINE]
+            return [b"master", self.master_repl_offset, online]
+        link = self.link
+        return [b"slave", link.host.encode(), link.port, link.role_state.encode(), link.reploff if link.connected else -1]
+
+    # ---- plumbing ------------------------------------------------------------------
+
+    def client_gone(self, client):
+        """The I/O layer dropped a client: forget it as a replica or as a WAITing client."""
+        if self.master is not None:
+            self.master.client_gone(client)
+
+    def _log(self, text, warning=False):
+        log = self.node.log
+        if log is not None:
+            (log.warning if warning else log.notice)(text)
