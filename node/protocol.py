@@ -40,6 +40,7 @@ _SPACE = b" \t\n\v\f\r"
 _HEX = b"0123456789abcdefABCDEF"
 # A line starting with a RESP type other than '*' or '$': never part of a valid request
 # (outside payloads). Checked only on chunks that end mid-request.
+_LONG_COUNT = re.compile(rb"\*\d{7}")
 _NON_BULK_LINE = re.compile(rb"\n[-+:=,_#%~>(!|*]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
@@ -132,16 +133,25 @@ class RequestReader:
     def _suspicious(self, data: bytes) -> bool:
         """Input hiredis would accept but Redis may not: let the exact parser judge it.
 
-        A header that may break a limit or make hiredis preallocate a huge list:
-        three C-speed finds per chunk; a payload that merely looks like one only
-        costs the slower parse of that chunk."""
-        for pos in (data.find(b"*"), data.rfind(b"*"), data.rfind(b"$")):
-            if pos >= 0 and data[pos + 1 : pos + 8].isdigit():
-                end = data.find(b"\r", pos)
-                digits = data[pos + 1 : end if end > 0 else len(data)]
-                if digits.isdigit() and int(digits) > (self.max_bulk if data[pos] == 36 else HIREDIS_MAX_MULTIBULK):
-                    return True
+        Every multibulk count of 7 digits or more (hiredis preallocates a list of
+        the announced size: one regex with a literal prefix, ~60 ns a request),
+        and the first and last bulk lengths (two finds; a length hidden in the
+        middle costs no memory, its data is bounded by the query buffer limit).
+        A payload that merely looks like a header only costs the slower parse."""
+        m = _LONG_COUNT.search(data)
+        if m is not None and self._too_big(data, m.start()):
+            return True
+        for pos in (data.find(b"$"), data.rfind(b"$")):
+            if pos >= 0 and data[pos + 1 : pos + 8].isdigit() and self._too_big(data, pos):
+                return True
         return False
+
+    def _too_big(self, data: bytes, pos: int) -> bool:
+        end = data.find(b"\r", pos)
+        digits = data[pos + 1 : end if end > 0 else len(data)]
+        if not digits.isdigit():
+            return False
+        return int(digits) > (self.max_bulk if data[pos] == 36 else HIREDIS_MAX_MULTIBULK)
 
     def _recover(self, requests, data, skip=None):
         """Hand the stream since the last boundary to the Python parser, skipping what ran.
