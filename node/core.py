@@ -24,6 +24,7 @@ _BY_BYTES_GET = table.BY_BYTES.get
 _QUEUED = resp.QUEUED
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
 _NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
+_MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 # Redis keeps these out of MONITOR: too dangerous to show (admin) or flagged so.
 _NOT_MONITORED = frozenset(("admin", "skip_monitor"))
 
@@ -36,7 +37,7 @@ class SlowlogEntry:
 
 
 class Node:
-    def __init__(self, config, clock=None, log=None):
+    def __init__(self, config, clock=None, log=None, open_stream=None):
         import node.commands  # noqa: F401  registers every command family
 
         self.config = config
@@ -66,13 +67,19 @@ class Node:
         self.repl_listeners = []  # called with (dbnum, argv) for what only replicas get (PUBLISH)
         self.exec_ops = None  # (dbnum, argv, repl_only) held while EXEC runs: see flush_exec_ops
         self.eviction = None  # set by node.eviction when maxmemory applies
-        self.replication = None
+        self.replication = None  # replication.state.ReplicationState, attached below
+        self.current_client = None  # the client whose command runs (replication's WAIT offsets)
+        # A replica whose link is down, with replica-serve-stale-data no: only "stale" commands run.
+        self.masterdown = False
         self.role = "master"
         self.slowlog_threshold = config["slowlog-log-slower-than"]
         config.listeners.append(self._on_config_set)
         from .eviction import Eviction
 
         self.eviction = Eviction(self)
+        from replication import attach
+
+        attach(self, open_stream)
 
     def _on_config_set(self, name, value):
         if name == "slowlog-log-slower-than":
@@ -101,6 +108,8 @@ class Node:
         self.cancel_block(client)
         if client.monitor and client in self.monitors:
             self.monitors.remove(client)
+        if self.replication is not None:
+            self.replication.client_gone(client)
 
     def unsubscribe_all(self, client):
         """Drop every subscription of client (disconnect, RESET): it leaves the pubsub state."""
@@ -144,6 +153,9 @@ class Node:
             if refusal:
                 self._reply_error(c, refusal, cmd)
                 return
+        if self.masterdown and "stale" not in cmd.flags:
+            self._reply_error(c, _MASTERDOWN, cmd)
+            return
         self.call(c, cmd, argv)
 
     def _check_client_state(self, c, cmd, argv) -> bool:
@@ -177,7 +189,8 @@ class Node:
         """Whether writes need refuse_write at all (replica, maxmemory, replication rules).
 
         Kept as a plain attribute so the write hot path pays one attribute read."""
-        self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or self.replication is not None
+        replication = self.replication
+        self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or (replication is not None and replication.checks_writes)
 
     def _run_with_reply_mode(self, c, argv):
         """CLIENT REPLY OFF/SKIP: run the command, then drop its reply (Redis's rules).
@@ -206,6 +219,7 @@ class Node:
         """Run a command that passed the checks; time it, encode, feed monitors, propagate."""
         keyspace = self.keyspace
         dirty_before = keyspace.dirty
+        self.current_client = c
         start = _perf_counter()
         try:
             reply = cmd.fn(c, argv)

@@ -31,6 +31,8 @@ class Server:
         self.listeners = []
         self.ports = []
         self.background = []  # async callables started with the server (replication, ...)
+        if node.replication is not None and node.replication.run is not None:
+            self.background.append(node.replication.run)
         self.stopping = False
         self.exit_code = 0
 
@@ -205,6 +207,7 @@ class _Connection:
         self.io = io
         self.sending = False
         self.push_event = trio.Event()
+        self.flushed = None  # trio.Event for wait_flushed callers, set when the output drains
         self.early_input = []  # bytes received while blocked, run after the wait
         config = self.node.config
         self.reader = RequestReader(config["proto-max-bulk-len"], config["client-query-buffer-limit"])
@@ -214,19 +217,40 @@ class _Connection:
         async with trio.open_nursery() as nursery:
             client.kill = nursery.cancel_scope.cancel
             client.wake = self._wake
+            client.wait_flushed = self._wait_flushed
             nursery.start_soon(self._push_loop)
             try:
                 await self._read_loop()
             finally:
                 nursery.cancel_scope.cancel()
+                client.closing = True
+                self._signal_flushed()
 
     def _wake(self):
         self.push_event.set()
+
+    async def _wait_flushed(self):
+        """Until everything queued for this client is written (replication paces a snapshot
+        transfer by it), or the connection is gone."""
+        client = self.client
+        while (client.out or self.sending) and not client.closing:
+            if self.flushed is None:
+                self.flushed = trio.Event()
+            await self.flushed.wait()
+
+    def _signal_flushed(self):
+        if self.flushed is not None:
+            self.flushed.set()
+            self.flushed = None
 
     async def _push_loop(self):
         """Send what other clients queued for this one (pub/sub messages, MONITOR lines)."""
         while True:
             await self.push_event.wait()
+            if self.client.kind == "replica":
+                # Let the clients already runnable write first: the replication stream then
+                # leaves in one send per round of the event loop, as Redis's beforeSleep does.
+                await trio.lowlevel.cancel_shielded_checkpoint()
             self.push_event = trio.Event()
             await self._flush()
 
@@ -247,6 +271,7 @@ class _Connection:
             client.out.clear()
         finally:
             self.sending = False
+            self._signal_flushed()
 
     async def _read_loop(self):
         node, client, reader = self.node, self.client, self.reader
@@ -283,7 +308,10 @@ class _Connection:
         for argv in requests:
             if node.pause_until:
                 await self._paused(argv)
-            execute(client, argv)
+            if client.kind == "replica":
+                _run_for_replica(node, client, argv)
+            else:
+                execute(client, argv)
             if client.blocked is not None:
                 await self._wait_unblocked()
             if client.closing:
@@ -357,6 +385,17 @@ class _Connection:
             if node.pause_writes_only and (cmd is None or not (cmd.is_write or cmd.name in ("eval", "evalsha", "publish", "pfcount"))):
                 return
             await trio.sleep(min(0.01, max(node.pause_until - time.time(), 0)))
+
+
+def _run_for_replica(node, client, argv):
+    """A replica's connection carries the replication stream: what its own commands
+    (REPLCONF ACK) would reply must not be mixed into it, so it is dropped."""
+    stream = client.out
+    client.out = []
+    try:
+        node.execute(client, argv)
+    finally:
+        client.out = stream
 
 
 def _set_keepalive(sock, seconds):

@@ -70,6 +70,9 @@ class Client:
         self.read_buf_size = 0  # set by the I/O layer: bytes it reads at a time (CLIENT LIST rbs)
         self.read_buf_peak = 0  # set by the I/O layer: largest read so far (CLIENT LIST rbp)
         self.reply_mode = None  # CLIENT REPLY: None (on), "off", "skip" (this command), "on" (just re-enabled)
+        self.repl = None  # replication.state.Replica once it talks replication (REPLCONF, PSYNC)
+        self.woff = 0  # replication offset right after its last write (WAIT waits for it)
+        self.wait_flushed = None  # set by the I/O layer: await until the output is sent
         self.flags_extra = ""
 
     @property

@@ -6,6 +6,7 @@
     master.py     master side: the stream, attached replicas, PSYNC/REPLCONF/WAIT, the cron
     fullsync.py   master side: snapshots (forked, to a pipe or to disk) and their transfer
     replica.py    replica side: the link to our master, a state machine (REPLICAOF)
+    receive.py    replica side: receiving the snapshot (sized or EOF-marked)
     applier.py    replica side: applying the stream, offsets, proxying to our own replicas
     resp_client.py  the small trio RESP client shared with the sentinel
     service.py    wiring: attach(node), and the background task the server starts

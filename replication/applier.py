@@ -19,12 +19,17 @@ class StreamError(Exception):
 
 
 def command_length(argv) -> int:
-    """Bytes of the canonical RESP encoding of argv."""
-    n = 3 + len(b"%d" % len(argv))
+    """Bytes of the canonical RESP encoding of argv: *<n>CRLF, then $<len>CRLF<arg>CRLF each."""
+    count = len(argv)
+    n = 3 + _digits(count) + 5 * count
     for arg in argv:
         size = len(arg)
-        n += size + 5 + len(b"%d" % size)
+        n += size + (1 if size < 10 else 2 if size < 100 else _digits(size))
     return n
+
+
+def _digits(value: int) -> int:
+    return len(b"%d" % value)
 
 
 class StreamApplier:
@@ -35,7 +40,8 @@ class StreamApplier:
         self.reader = hiredis.Reader()
         self.raw = bytearray()  # received, not yet applied as a whole unit
         self.read_offset = offset  # Redis's read_reploff
-        self.applied = offset  # Redis's reploff: what we acknowledge
+        self.applied = offset  # Redis's reploff, as of the last call to feed
+        self.ready = 0  # bytes run in this feed, in whole units, not yet passed on
         self.uncommitted = 0  # bytes of commands run inside a MULTI still open
 
     def feed(self, data: bytes):
@@ -60,17 +66,26 @@ class StreamApplier:
                 if client.blocked is not None:
                     node.cancel_block(client)  # nothing from a master should block
                 if client.multi is None:
-                    self._commit()
+                    self.ready += self.uncommitted
+                    self.uncommitted = 0
         finally:
             space.loading = False
             client.out.clear()
+            self._commit()
+
+    @property
+    def position(self) -> int:
+        """The offset applied so far, mid-feed included (what a GETACK reports)."""
+        return self.applied + self.ready
 
     def _commit(self):
-        n = self.uncommitted
+        """Whole units applied in this feed move the offset and go on to our backlog and
+        replicas as one piece."""
+        n = self.ready
         if not n:
             return
         chunk = bytes(self.raw[:n])
         del self.raw[:n]
-        self.uncommitted = 0
+        self.ready = 0
         self.applied += n
         self.proxy(chunk)

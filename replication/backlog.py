@@ -32,10 +32,15 @@ class Backlog:
 
     def append(self, data):
         n = len(data)
-        if not n:
-            return
         self.end += n
         buf, size = self.buf, self.size
+        idx = self.idx
+        if len(buf) == size and n <= size - idx:
+            buf[idx : idx + n] = data  # the common case once full: no wrap
+            self.idx = (idx + n) % size
+            return
+        if not n:
+            return
         if len(buf) < size:
             buf += data
             extra = len(buf) - size

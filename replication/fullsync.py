@@ -21,14 +21,42 @@ only after its first REPLCONF ACK: it finds the end of the payload by its last
 
 import os
 import time
+import traceback
 
 import trio
 
 from node.persistence import rdb
+from node.persistence.files import write_all
 
 from .state import SEND_BULK, WAIT_BGSAVE_END, WAIT_BGSAVE_START
 
 CHUNK = 1 << 20
+
+
+class _Child:
+    """A forked snapshot child's outcome: its exit status, or failure when it disappears
+    without one (killed by FLUSHALL, SHUTDOWN, a sync of our own: nothing reports then)."""
+
+    def __init__(self, snapshots):
+        self.snapshots = snapshots
+        self.pid = None
+        self.ok = None
+        self.done = trio.Event()
+
+    def started(self):
+        self.pid = self.snapshots.child_pid
+
+    def exited(self, ok):
+        self.ok = ok
+        self.done.set()
+
+    async def outcome(self) -> bool:
+        while not self.done.is_set():
+            with trio.move_on_after(0.1):
+                await self.done.wait()
+            if not self.done.is_set() and self.snapshots.child_pid != self.pid:
+                return False
+        return bool(self.ok)
 
 
 class PipeSource:
@@ -37,8 +65,7 @@ class PipeSource:
     def __init__(self, node):
         self.node = node
         self.fd = None
-        self.ok = None
-        self.done = trio.Event()
+        self.child = _Child(node.persistence.snapshots)
 
     def start(self) -> str:
         node = self.node
@@ -47,21 +74,18 @@ class PipeSource:
 
         def work():
             os.close(read_end)
-            rdb.write_snapshot(node.keyspace, _fd_writer(write_end), snapshots.aux_fields(), limits=snapshots.limits())
+            rdb.write_snapshot(node.keyspace, lambda data: write_all(write_end, data), snapshots.aux_fields(), limits=snapshots.limits())
             os.close(write_end)
 
-        error = snapshots.fork_child("repl", work, self._child_done)
+        error = snapshots.fork_child("repl", work, self.child.exited)
         os.close(write_end)
         if error:
             os.close(read_end)
             return error
+        self.child.started()
         os.set_blocking(read_end, False)
         self.fd = read_end
         return ""
-
-    def _child_done(self, ok):
-        self.ok = ok
-        self.done.set()
 
     async def chunks(self):
         fd = self.fd
@@ -76,12 +100,11 @@ class PipeSource:
             yield data
 
     async def finished(self) -> bool:
-        await self.done.wait()
-        return self.ok
+        return await self.child.outcome()
 
     def abort(self):
         snapshots = self.node.persistence.snapshots
-        if self.ok is None and snapshots.child_kind == "repl":
+        if self.child.ok is None and snapshots.child_pid == self.child.pid:
             snapshots.kill_child()
         self.close()
 
@@ -97,23 +120,21 @@ class DiskSource:
 
     def __init__(self, node):
         self.node = node
-        self.ok = None
-        self.done = trio.Event()
+        self.child = _Child(node.persistence.snapshots)
         self.file = None
         self.size = 0
 
     def start(self) -> str:
-        self.path = self.node.persistence.snapshots.path
-        error = self.node.persistence.snapshots.bgsave(self._child_done)
-        return "" if not error else error
-
-    def _child_done(self, ok):
-        self.ok = ok
-        self.done.set()
+        snapshots = self.node.persistence.snapshots
+        self.path = snapshots.path
+        error = snapshots.bgsave(self.child.exited)
+        if not error:
+            self.child.started()
+        return error
 
     async def finished(self) -> bool:
-        await self.done.wait()
-        if self.ok:
+        ok = await self.child.outcome()
+        if ok:
             # Opened now: a later save may replace the file, this one stays readable.
             try:
                 self.file = open(self.path, "rb")
@@ -121,7 +142,7 @@ class DiskSource:
             except OSError as e:
                 self.node.replication._log("SYNC failed. Can't open/stat DB after BGSAVE: %s" % e.strerror, warning=True)
                 return False
-        return bool(self.ok)
+        return ok
 
     async def chunks(self):
         while True:
@@ -140,10 +161,14 @@ class DiskSource:
 
 
 class MemorySource:
+    """The snapshot written in-process: without persistence (simulations), or a snapshot
+    without data for replicas that filtered it out (REPLCONF rdb-filter-only)."""
+
     eof_marked = False
 
-    def __init__(self, node):
+    def __init__(self, node, with_data=True):
         self.node = node
+        self.with_data = with_data
         self.data = b""
 
     def start(self) -> str:
@@ -151,7 +176,7 @@ class MemorySource:
         aux = {"redis-ver": "7.0.15", "redis-bits": "64", "ctime": str(int(time.time())), "used-mem": str(node.keyspace.memory()), "aof-base": "0"}
         aux.update(node.replication.rdb_aux())
         parts = []
-        rdb.write_snapshot(node.keyspace, parts.append, aux)
+        rdb.write_snapshot(node.keyspace if self.with_data else _NO_DATA, parts.append, aux)
         self.data = b"".join(parts)
         self.size = len(self.data)
         return ""
@@ -172,13 +197,17 @@ class MemorySource:
         self.data = b""
 
 
-def _fd_writer(fd):
-    def write(data):
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+class _NoData:
+    """A keyspace with nothing in it, for snapshots without data."""
 
-    return write
+    dbs = ()
+
+    @staticmethod
+    def clock():
+        return 0
+
+
+_NO_DATA = _NoData()
 
 
 class Job:
@@ -204,7 +233,7 @@ class FullSync:
         """A replica needs a full resync: join the snapshot in progress when it can, start
         one now, or leave it waiting (diskless: a few seconds for others to arrive)."""
         job = self.job
-        if job is not None and not job.source.eof_marked and not job.sending and job.targets:
+        if job is not None and not job.source.eof_marked and not job.sending and job.targets and r.rdb_filtered == job.targets[0].rdb_filtered:
             self._join(job, r)
             return
         if job is not None:
@@ -219,6 +248,7 @@ class FullSync:
     def _join(self, job, r):
         """A disk snapshot in progress is good for this replica too: it gets what the
         stream held for another replica of the same snapshot."""
+        self.master.flush()
         sibling = next(t for t in job.targets if not t.gone)
         r.pending = list(sibling.pending)
         r.pending_bytes = sibling.pending_bytes
@@ -235,8 +265,8 @@ class FullSync:
             return
         config = self.node.config
         if config["repl-diskless-sync"]:
-            now = time.time()
-            idle = max(now - r.client.last_interaction for r in waiting)
+            now = self.state.now()
+            idle = max(now - r.wait_since for r in waiting)
             if idle < config["repl-diskless-sync-delay"]:
                 return
         self.start()
@@ -245,17 +275,12 @@ class FullSync:
         waiting = [r for r in self.state.replicas if r.state == WAIT_BGSAVE_START]
         if not waiting or self.job is not None:
             return
-        node = self.node
-        if node.persistence is not None and node.persistence.snapshots.child_pid is not None:
-            self._log("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed")
+        self.master.flush()  # what was written so far is in the snapshot, not in what is held
+        # Replicas share a snapshot only when they want the same one (Redis's slave_req).
+        waiting = [r for r in waiting if r.rdb_filtered == waiting[0].rdb_filtered]
+        source = self._source(waiting)
+        if source is None:
             return
-        socket_target = node.config["repl-diskless-sync"] and all(r.capa_eof for r in waiting)
-        if node.persistence is None:
-            source = MemorySource(node)
-        elif socket_target:
-            source = PipeSource(node)
-        else:
-            source = DiskSource(node)
         self._log("Starting BGSAVE for SYNC with target: %s" % ("replicas sockets" if source.eof_marked else "disk"))
         offset = self.state.master_repl_offset
         error = source.start()
@@ -266,6 +291,20 @@ class FullSync:
             self.master.setup_full_resync(r, offset)
         self.job = Job(source, waiting, offset)
         self.master.spawn(self._run, self.job)
+
+    def _source(self, waiting):
+        """Where this snapshot comes from; None while another child runs (retried by the cron)."""
+        node = self.node
+        if waiting[0].rdb_filtered:
+            return MemorySource(node, with_data=False)
+        if node.persistence is None:
+            return MemorySource(node)
+        if node.persistence.snapshots.child_pid is not None:
+            self._log("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed")
+            return None
+        if node.config["repl-diskless-sync"] and all(r.capa_eof for r in waiting):
+            return PipeSource(node)
+        return DiskSource(node)
 
     def _fail_waiting(self, waiting, error):
         self._log("BGSAVE for replication failed", warning=True)
@@ -280,6 +319,11 @@ class FullSync:
                 await self._send_marked(job)
             else:
                 await self._send_sized(job)
+        except Exception:  # noqa: BLE001  a failed transfer drops its replicas, never the node
+            self._log("Snapshot transfer failed:\n%s" % traceback.format_exc(), warning=True)
+            job.source.abort()
+            for r in self._live(job):
+                self.master.drop(r)
         finally:
             job.source.close()
             if self.job is job:

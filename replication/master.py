@@ -3,17 +3,21 @@
 Every write the node executes reaches `feed_command` (a node propagate
 listener) as (dbnum, argv) in its deterministic form; expired keys arrive as
 a DEL (UNLINK under lazyfree-lazy-expire). Each is encoded as RESP, preceded
-by a SELECT when the stream's database changes, appended to the backlog and
-queued for every replica (`feed_raw`). A replica whose snapshot is still
-being made holds the stream in `pending`; one online gets it on its
-connection's output list, which the I/O layer flushes.
+by a SELECT when the stream's database changes, and counted in
+master_repl_offset at once; the bytes are batched and delivered once per
+round of the event loop (`flush`: into the backlog, queued for every
+replica), as Redis writes to its replicas in beforeSleep. Whatever reads the
+backlog or changes what a replica is fed (PSYNC, a snapshot starting, INFO,
+PING, GETACK) flushes first. A replica whose snapshot is still being made
+holds the stream in `pending`; one online gets it on its connection's output
+list, which the I/O layer sends.
 
 A node that is itself a replica does not encode anything: it proxies the
 exact bytes it applies from its master (replication.replica calls feed_raw),
 so its sub-replicas and its backlog share its master's offsets and ID.
 """
 
-import time
+import trio
 
 from node.errors import CommandError, NOT_INTEGER, SYNTAX
 from node.resp import OK, Raw
@@ -31,7 +35,14 @@ _NET_HOST_STR_LEN = 256
 
 
 def encode_command(argv) -> bytes:
-    return b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+    n = len(argv)
+    if n == 3:  # the usual write (SET k v, SADD k m, DEL k1 k2...): one format, no join
+        a, b, c = argv
+        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
+    if n == 2:
+        a, b = argv
+        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
+    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
 
 
 def select_command(dbnum: int) -> bytes:
@@ -50,6 +61,10 @@ class Master:
         self.listening = False
         self.nursery = None  # set by the replication service: where transfers run
         self.cron_loops = 0
+        self.obuf_check_at = 0  # output held for a replica beyond this is checked against its limits
+        self.batch = []  # encoded writes not yet in the backlog nor queued for replicas
+        self.flush_wanted = None  # trio.Event the flusher task waits on
+        self.refresh_output_limits()
 
     def spawn(self, fn, *args):
         if self.nursery is not None:
@@ -63,6 +78,7 @@ class Master:
         want = self.node.role == "master" and self.state.backlog is not None
         if want == self.listening:
             return
+        self.flush()
         node = self.node
         if want:
             node.propagate_listeners.append(self.feed_command)
@@ -75,13 +91,19 @@ class Master:
         self.listening = want
 
     def feed_command(self, dbnum, argv):
+        """A write, encoded and counted at once; its bytes join the batch that `flush`
+        delivers once per round of the event loop (as Redis writes to replicas in beforeSleep)."""
         state = self.state
         if dbnum != state.stream_db:
             state.stream_db = dbnum
             data = select_command(dbnum) + encode_command(argv)
         else:
             data = encode_command(argv)
-        self.feed_raw(data)
+        state.master_repl_offset += len(data)
+        batch = self.batch
+        if not batch and self.flush_wanted is not None:
+            self.flush_wanted.set()
+        batch.append(data)
         # Redis's c->woff: the offset right after the last write this client caused (for WAIT).
         client = self.node.current_client
         if client is not None:
@@ -92,28 +114,56 @@ class Master:
         self.feed_command(db.id, [name, key])
 
     def feed_raw(self, data):
-        """Bytes of the stream: into the backlog, and to every replica past WAIT_BGSAVE_START."""
+        """Bytes of the stream delivered now, after the batch (PING, GETACK, what a replica
+        proxies from its own master)."""
+        self.flush()
+        self.state.master_repl_offset += len(data)
+        self._deliver(data)
+
+    def flush(self):
+        """Deliver the batched writes: everything that reads the backlog or changes what a
+        replica is fed calls this first."""
+        batch = self.batch
+        if batch:
+            self.batch = []
+            self._deliver(b"".join(batch) if len(batch) > 1 else batch[0])
+
+    async def flusher(self):
+        """The batch goes out once the tasks already runnable (other clients' writes) ran."""
+        while True:
+            self.flush_wanted = trio.Event()
+            await self.flush_wanted.wait()
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            self.flush()
+
+    def _deliver(self, data):
+        """Into the backlog, and to every replica past WAIT_BGSAVE_START (on its connection
+        when it streams, else held for after its snapshot). The offset is already counted."""
         state = self.state
-        state.master_repl_offset += len(data)
+        n = len(data)
         backlog = state.backlog
         if backlog is not None:
             backlog.append(data)
+        check_at = self.obuf_check_at
         for r in state.replicas:
-            if r.state == WAIT_BGSAVE_START:
-                continue
-            self._queue(r, data)
+            client = r.client
+            if r.streaming:
+                r.out.append(data)
+                client.out_bytes += n
+                if client.out_bytes > check_at:
+                    self._check_output_limit(r)
+                if client.wake is not None:
+                    client.wake()
+            elif r.state != WAIT_BGSAVE_START and not r.rdb_only:
+                r.pending.append(data)
+                r.pending_bytes += n
+                if r.pending_bytes + client.out_bytes > check_at:
+                    self._check_output_limit(r)
 
-    def _queue(self, r, data):
-        client = r.client
-        if r.streaming:
-            r.out.append(data)
-            client.out_bytes += len(data)
-            if client.wake is not None:
-                client.wake()
-        else:
-            r.pending.append(data)
-            r.pending_bytes += len(data)
-        self._check_output_limit(r)
+    def refresh_output_limits(self):
+        """The smallest replica limit set: below it, no check is needed (the cron resets soft timers)."""
+        hard, soft, _ = self.node.config.values["client-output-buffer-limit"]["slave"]
+        self.obuf_check_at = min([limit for limit in (hard, soft) if limit] or [1 << 62])
 
     def _check_output_limit(self, r):
         """client-output-buffer-limit replica: a replica that falls too far behind is dropped,
@@ -123,7 +173,7 @@ class Master:
         if hard and size > hard:
             over = True
         elif soft and size > soft:
-            now = time.time()
+            now = self.state.now()
             if not r.soft_since:
                 r.soft_since = now
             over = now - r.soft_since > seconds
@@ -172,18 +222,24 @@ class Master:
             r.pre_psync = True
         stats["sync_full"] = stats.get("sync_full", 0) + 1
         self._attach(r, WAIT_BGSAVE_START)
-        state = self.state
-        if len(state.replicas) == 1 and state.backlog is None:
-            # A new history: nothing before it can be continued.
-            state.change_replid()
-            state.clear_replid2()
-            state.create_backlog()
-            self.sync_listening()
-            state._log("Replication backlog created, my new replication IDs are '%s' and '%s'" % (state.replid, state.replid2))
+        r.wait_since = self.state.now()
+        if self.state.backlog is None:
+            self._start_history()
         self.fullsync.request(r)
         return NO_REPLY
 
+    def _start_history(self):
+        """The first replica of a master without a backlog: a new history begins (nothing
+        before it could be continued), and from now on the stream is recorded."""
+        state = self.state
+        state.change_replid()
+        state.clear_replid2()
+        state.create_backlog()
+        self.sync_listening()
+        state._log("Replication backlog created, my new replication IDs are '%s' and '%s'" % (state.replid, state.replid2))
+
     def _try_partial(self, r, replid, offset) -> bool:
+        self.flush()
         state = self.state
         decision = psync.decide(replid, offset, state.replid, state.replid2, state.second_repl_offset, state.backlog)
         if decision.kind != psync.CONTINUE:
@@ -197,7 +253,7 @@ class Master:
                 state._log("Partial resynchronization not accepted: %s" % decision.reason)
             return False
         self._attach(r, ONLINE)
-        r.ack_time = time.time()
+        r.ack_time = self.state.now()
         r.streaming = True
         data = state.backlog.read_from(offset)
         r.out.append(psync.continue_reply(state.replid, r.capa_psync2))
@@ -214,7 +270,8 @@ class Master:
         self.state.replicas.append(r)
 
     def setup_full_resync(self, r, offset):
-        """The snapshot for r stands for `offset`: say so, and hold the stream from here."""
+        """The snapshot for r stands for `offset`: say so, and hold the stream from here.
+        (The batch was flushed before the snapshot was taken: it is in the snapshot.)"""
         r.initial_offset = offset
         r.state = WAIT_BGSAVE_END
         r.streaming = False
@@ -226,12 +283,16 @@ class Master:
 
     def put_online(self, r):
         r.state = ONLINE
-        r.ack_time = time.time()
+        r.ack_time = self.state.now()
         self.state.refresh_good_replicas()
         self.state._log("Synchronization with replica %s succeeded" % r.name)
 
     def start_stream(self, r):
         """Release what the stream held for r while its snapshot was on the way."""
+        if r.rdb_only:
+            self.state._log("Close the connection with replica %s as RDB transfer is complete" % r.name)
+            self.drop(r)
+            return
         r.start_on_ack = False
         r.streaming = True
         if r.pending:
@@ -243,12 +304,22 @@ class Master:
                 r.client.wake()
 
     def drop(self, r, last_words=b""):
-        """Close a replica's connection (with a last error line, maybe)."""
+        """Close a replica's connection (after a last error line, when there is one)."""
         client = r.client
-        if last_words:
-            r.out.append(last_words)
-        client.closing = True
         self._forget(r)
+        if last_words and client.wait_flushed is not None and self.nursery is not None:
+            r.out.append(last_words)
+            client.wake()
+            self.spawn(self._close_when_flushed, client)
+            return
+        client.closing = True
+        if client.kill is not None:
+            client.kill()
+
+    async def _close_when_flushed(self, client):
+        with trio.move_on_after(self.node.config["repl-timeout"]):
+            await client.wait_flushed()
+        client.closing = True
         if client.kill is not None:
             client.kill()
 
@@ -260,7 +331,7 @@ class Master:
         if r in replicas:
             replicas.remove(r)
             if not replicas:
-                self.state.no_replicas_since = time.time()
+                self.state.no_replicas_since = self.state.now()
         self.state.refresh_good_replicas()
 
     def client_gone(self, client):
@@ -295,6 +366,10 @@ class Master:
                     self.replica_record(c).capa_eof = True
                 elif capa == b"psync2":
                     self.replica_record(c).capa_psync2 = True
+            elif option == b"rdb-only":
+                self.replica_record(c).rdb_only = _parse_flag(value)
+            elif option == b"rdb-filter-only":
+                self.replica_record(c).rdb_filtered = _parse_filters(value)
             elif option == b"ack":
                 self._ack(c, value)
                 return NO_REPLY
@@ -317,7 +392,7 @@ class Master:
             return
         if offset > r.ack_off:
             r.ack_off = offset
-        r.ack_time = time.time()
+        r.ack_time = self.state.now()
         if r.start_on_ack:
             self.start_stream(r)
         if self.waiting:
@@ -371,8 +446,11 @@ class Master:
         if self.cron_loops % period == 0 and state.replicas and self.node.role == "master":
             self.feed_raw(_PING)
         self.cron_loops += 1
-        now = time.time()
+        now = self.state.now()
         for r in list(state.replicas):
+            self._check_output_limit(r)
+            if r.gone:
+                continue
             if self.fullsync.presync_keepalive(r):
                 r.out.append(b"\n")
                 if r.client.wake is not None:
@@ -397,6 +475,28 @@ class Master:
 
 def _never(client):
     return None
+
+
+def _parse_flag(raw: bytes) -> bool:
+    value = _parse_long(raw)
+    if not 0 <= value <= 1:
+        raise CommandError("ERR value is out of range, value must between 0 and 1")
+    return bool(value)
+
+
+def _parse_filters(raw: bytes) -> bool:
+    """rdb-filter-only: what to include; "functions" is the only thing there is (we have no
+    functions, so a filtered snapshot holds no data at all)."""
+    from node.config import ConfigError, split_line
+
+    try:
+        filters = split_line(raw.decode("latin-1"))
+    except ConfigError:
+        raise CommandError("ERR Missing rdb-filter-only values") from None
+    for name in filters:
+        if name.lower() != "functions":
+            raise CommandError("ERR Unsupported rdb-filter-only option: %s" % name)
+    return True
 
 
 def _parse_long(raw: bytes) -> int:

@@ -14,6 +14,7 @@ from .replica import ReplicaLink
 from .state import ReplicationState
 
 _TICK = 0.1  # pending snapshots are started on this beat; the rest runs once a second
+_BACKLOG_MIN = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
 
 
 def attach(node, open_stream=None) -> ReplicationState:
@@ -39,11 +40,18 @@ class _ConfigWatcher:
 
     def __call__(self, name, value):
         state = self.state
-        if name == "repl-backlog-size" and state.backlog is not None:
-            state.backlog.resize(value)
+        if name == "repl-backlog-size":
+            if value < _BACKLOG_MIN:
+                value = state.config.values[name] = _BACKLOG_MIN  # Redis's floor, CONFIG GET shows it
+            if state.backlog is not None:
+                state.backlog.resize(value)
         elif name in ("min-replicas-to-write", "min-replicas-max-lag"):
             state.refresh_good_replicas()
             state.node.refresh_write_checks()
+        elif name == "client-output-buffer-limit":
+            state.master.refresh_output_limits()
+        elif name == "replica-serve-stale-data":
+            state.link.refresh_stale_gate()
 
 
 class _Service:
@@ -55,10 +63,12 @@ class _Service:
         master = state.master
         async with trio.open_nursery() as nursery:
             master.nursery = nursery
+            nursery.start_soon(master.flusher)
             nursery.start_soon(state.link.run)
             ticks = 0
             while True:
                 await trio.sleep(_TICK)
+                master.flush()
                 master.fullsync.cron()
                 ticks += 1
                 if ticks % 10 == 0:

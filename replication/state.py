@@ -12,7 +12,6 @@ of the old master can continue with us.
 """
 
 import os
-import time
 
 from .psync import NO_REPLID2
 
@@ -34,7 +33,7 @@ def new_replid() -> str:
 class Replica:
     """One replica attached to this node (the master side of a link)."""
 
-    __slots__ = ("client", "out", "listening_port", "announced_ip", "capa_eof", "capa_psync2", "pre_psync", "state", "ack_off", "ack_time", "initial_offset", "start_on_ack", "streaming", "pending", "pending_bytes", "soft_since", "gone")
+    __slots__ = ("client", "out", "listening_port", "announced_ip", "capa_eof", "capa_psync2", "pre_psync", "state", "ack_off", "ack_time", "initial_offset", "wait_since", "rdb_only", "rdb_filtered", "start_on_ack", "streaming", "pending", "pending_bytes", "soft_since", "gone")
 
     def __init__(self, client):
         self.client = client
@@ -44,10 +43,13 @@ class Replica:
         self.capa_eof = False
         self.capa_psync2 = False
         self.pre_psync = False  # came with SYNC: no +FULLRESYNC, no ACKs expected
+        self.rdb_only = False  # REPLCONF rdb-only 1: the snapshot, then goodbye (redis-cli --rdb)
+        self.rdb_filtered = False  # REPLCONF rdb-filter-only: a snapshot without the data
         self.state = HANDSHAKE
         self.ack_off = 0
         self.ack_time = 0.0
         self.initial_offset = -1  # the offset its snapshot stands for
+        self.wait_since = 0.0  # when it started waiting for a snapshot (the diskless delay counts from it)
         self.start_on_ack = False  # diskless: hold the stream until its first ACK
         self.streaming = False  # the stream goes straight to its connection (else to pending)
         self.pending = []  # stream bytes held until its snapshot is delivered
@@ -71,6 +73,7 @@ class ReplicationState:
     def __init__(self, node):
         self.node = node
         self.config = node.config
+        self.now = lambda: node.clock_ms() / 1000.0  # unix seconds, from the node's injected clock
         self.replid = new_replid()
         self.replid2 = NO_REPLID2
         self.master_repl_offset = 0
@@ -79,7 +82,7 @@ class ReplicationState:
         self.stream_db = -1  # the db the stream last SELECTed (-1: emit SELECT before the next command)
         self.replicas = []  # Replica records past PSYNC, in attach order
         self.good_replicas = 0
-        self.no_replicas_since = time.time()
+        self.no_replicas_since = self.now()
         self.master = None  # replication.master.Master
         self.link = None  # replication.replica.ReplicaLink
         self.run = None  # the service coroutine (replication.service), started with the server
@@ -134,7 +137,7 @@ class ReplicationState:
         max_lag = self.config["min-replicas-max-lag"]
         if not self.config["min-replicas-to-write"] or not max_lag:
             return
-        now = int(time.time())
+        now = int(self.now())
         self.good_replicas = sum(1 for r in self.replicas if r.state == ONLINE and now - int(r.ack_time) <= max_lag)
 
     # ---- RDB AUX fields ----------------------------------------------------------
@@ -173,6 +176,8 @@ class ReplicationState:
     # ---- INFO replication and ROLE --------------------------------------------------
 
     def info_fields(self) -> list:
+        if self.master is not None:
+            self.master.flush()  # the backlog figures include every write so far
         node, link = self.node, self.link
         fields = [("role", "master" if node.role == "master" else "slave")]
         if node.role != "master" and link is not None:
@@ -181,7 +186,7 @@ class ReplicationState:
         values = self.config.values
         if values["min-replicas-to-write"] and values["min-replicas-max-lag"]:
             fields.append(("min_slaves_good_slaves", self.good_replicas))
-        now = int(time.time())
+        now = int(self.now())
         shown = 0
         for r in self.replicas:
             state = _INFO_STATE.get(r.state)

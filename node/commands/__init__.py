@@ -2,7 +2,7 @@
 
 import importlib
 
-FAMILIES = ["strings", "keys", "lists", "hashes", "sets", "zsets", "connection", "server", "introspection", "pubsub", "transactions", "persistence", "lcs", "memory", "sort"]
+FAMILIES = ["strings", "keys", "lists", "hashes", "sets", "zsets", "connection", "server", "introspection", "pubsub", "transactions", "persistence", "replication", "lcs", "memory", "sort"]
 
 for _family in FAMILIES:
     try:
