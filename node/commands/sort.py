@@ -114,6 +114,8 @@ def _sort(c, argv, readonly):
         raise CommandError(WRONGTYPE)
     if cls is not ListValue and cls is not SetValue:
         cls = "zset"
+        # Redis converts a sorted set to a skiplist before sorting it, for good.
+        value.compact = False
     if o.dontsort and cls is SetValue and o.store is not None:
         # An unordered set stored must come out the same on replicas: sort it.
         o.dontsort, o.alpha, o.by = False, True, None
