@@ -17,6 +17,7 @@ from .commands.table import lookup
 from .errors import CommandError, NOAUTH, READONLY, OOM
 from .keyspace import Keyspace
 from .resp import encode, Raw
+from .reprs import sds_repr
 from .session import Block
 
 _BY_BYTES_GET = table.BY_BYTES.get
@@ -424,7 +425,7 @@ class Node:
         if cmd.flags & _NOT_MONITORED:
             return
         now = time.time()
-        args = " ".join('"%s"' % _monitor_escape(a) for a in argv)
+        args = " ".join(sds_repr(a) for a in argv)
         line = b"+%.6f [%d %s] %s\r\n" % (now, c.dbnum, c.addr.encode(), args.encode())
         for m in list(self.monitors):
             m.push(line)
@@ -481,29 +482,6 @@ def count_error(counts, text):
     space = text.find(" ", 0, 31)
     code = text[:space] if space >= 0 else "ERR"
     counts[code] = counts.get(code, 0) + 1
-
-
-def _monitor_escape(arg: bytes) -> str:
-    out = []
-    for b in arg:
-        ch = chr(b)
-        if ch in '\\"':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\a":
-            out.append("\\a")
-        elif ch == "\b":
-            out.append("\\b")
-        elif 32 <= b < 127:
-            out.append(ch)
-        else:
-            out.append("\\x%02x" % b)
-    return "".join(out)
 
 
 def _full_name(cmd, argv) -> str:
