@@ -83,7 +83,7 @@ def triokv_command() -> list:
 
 
 def answers_ping(host: str, port: int, timeout: float = 1.0) -> bool:
-    """True when the server sent back one complete RESP line for a PING."""
+    """True when the server answered a PING with a complete line and has its dataset loaded."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
@@ -93,7 +93,8 @@ def answers_ping(host: str, port: int, timeout: float = 1.0) -> bool:
                 if not chunk:
                     return False
                 data += chunk
-            return data[:1] in (b"+", b"-")
+            # -NOAUTH still means "up"; -LOADING means "not ready yet".
+            return data[:1] == b"+" or (data[:1] == b"-" and not data.startswith(b"-LOADING"))
     except OSError:
         return False
 

@@ -109,6 +109,8 @@ def test_logs_in_redis_format_to_logfile_and_writes_pidfile(node_process, tmp_pa
     logfile, pidfile = tmp_path / "node.log", tmp_path / "node.pid"
     proc, port = node_process("--logfile", str(logfile), "--pidfile", str(pidfile), "--save", "")
     assert int(pidfile.read_text()) == proc.pid
+    # PING may be answered (-LOADING) a moment before the dataset is loaded and Ready is logged.
+    wait_until(lambda: "Ready to accept connections" in logfile.read_text(), 20, "the Ready line in the log file")
     text = logfile.read_text()
     assert "%d:M " % proc.pid in text and "* Ready to accept connections" in text
     # Redis's layout: pid:role day month year time.ms level message
