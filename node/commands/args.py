@@ -92,3 +92,18 @@ class ArgCursor:
 
     def peek_lower(self) -> bytes:
         return self.argv[self.pos].lower()
+
+
+def clamp_range(start, end, n):
+    """Redis's range rule: negative indexes count from the end; None when empty."""
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    if start < 0:
+        start = 0
+    if start > end or start >= n:
+        return None
+    if end >= n:
+        end = n - 1
+    return start, end

@@ -23,7 +23,7 @@ from ..errors import CommandError, WRONGTYPE, NO_SUCH_KEY, INDEX_OUT_OF_RANGE, S
 from ..keyspace import ListValue
 from ..resp import EMPTY_ARRAY, NULL_ARRAY, OK, Raw
 from ..session import Block
-from .args import parse_int, parse_timeout, INT64_MIN, INT64_MAX
+from .args import clamp_range, parse_int, parse_timeout, INT64_MIN, INT64_MAX
 from .table import command
 
 HEAD, TAIL = 0, 1
@@ -330,21 +330,6 @@ def llen(c, argv):
     return 0 if lst is None else len(lst)
 
 
-def _clamp_range(start, end, n):
-    """Redis's range rule: negative indexes count from the end; None when empty."""
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
-        return None
-    if end >= n:
-        end = n - 1
-    return start, end
-
-
 @command("lrange", 4, "readonly", 1, 1, 1, group="list", since="1.0.0")
 def lrange(c, argv):
     """Get a range of elements from a list"""
@@ -354,7 +339,7 @@ def lrange(c, argv):
     if lst is None:
         return EMPTY_ARRAY
     n = len(lst)
-    span = _clamp_range(start, end, n)
+    span = clamp_range(start, end, n)
     if span is None:
         return EMPTY_ARRAY
     start, end = span
@@ -465,7 +450,7 @@ def ltrim(c, argv):
     if lst is None:
         return OK
     n = len(lst)
-    span = _clamp_range(start, end, n)
+    span = clamp_range(start, end, n)
     if span is None:
         lst.clear()
     else:

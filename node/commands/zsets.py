@@ -16,7 +16,7 @@ from ..keyspace import SetValue
 from ..resp import EMPTY_ARRAY, NULL_ARRAY, ONE, ZERO, Raw, format_double
 from ..scan import scan
 from ..session import Block
-from .args import parse_int, parse_timeout, INT64_MAX
+from .args import clamp_range, parse_int, parse_timeout, INT64_MAX
 from .table import command
 
 _GROUP = "sorted-set"
@@ -436,16 +436,10 @@ def _parse_range_options(argv, first, store, by, reverse) -> _RangeQuery:
 
 def _rank_items(z, start, end, reverse):
     n = len(z)
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
+    span = clamp_range(start, end, n)
+    if span is None:
         return []
-    if end >= n:
-        end = n - 1
+    start, end = span
     if reverse:
         return z.span(n - 1 - end, n - start, True)
     return z.span(start, end + 1)
