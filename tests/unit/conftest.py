@@ -45,3 +45,17 @@ class Harness:
 @pytest.fixture
 def h():
     return Harness()
+
+
+def err(reply) -> str:
+    """The text of an error reply (hiredis hands errors back as ReplyError values)."""
+    assert isinstance(reply, hiredis.ReplyError), reply
+    return str(reply)
+
+
+@pytest.fixture
+def feed(h):
+    """The commands the node propagates (replication/AOF form), as they are emitted."""
+    log = []
+    h.node.propagate_listeners.append(lambda dbnum, argv: log.append(argv))
+    return log

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import Harness
+from conftest import Harness, err
 
 _HELLO3 = (
     b"%%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n"
@@ -30,9 +30,6 @@ def hello3(cid, role=b"master"):
     return _HELLO3 % (cid, len(role), role)
 
 
-def err(reply) -> str:
-    assert isinstance(reply, Exception), reply
-    return str(reply)
 
 
 def info(h, client=None) -> dict:

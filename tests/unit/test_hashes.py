@@ -10,22 +10,15 @@ from node.commands.floats import format_long_double, incr_float, parse_long_doub
 from node.commands.hashes import format_long_double as reexported
 from node.commands.table import COMMANDS
 from node.errors import CommandError
+from conftest import err
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INT = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"
 
 
-def err(reply):
-    assert isinstance(reply, hiredis.ReplyError), reply
-    return str(reply)
 
 
-@pytest.fixture
-def feed(h):
-    log = []
-    h.node.propagate_listeners.append(lambda dbnum, argv: log.append(argv))
-    return log
 
 
 # ---- set and get ----------------------------------------------------------

@@ -4,17 +4,13 @@ import random
 
 import pytest
 
-from conftest import Harness
+from conftest import Harness, err
 from node import scan as scan_module
 from node.keyspace import HashValue, ListValue, SetValue
 
 NOW = 1_700_000_000_000
 
 
-def err(reply) -> str:
-    """The text of an error reply (hiredis hands errors back as ReplyError values)."""
-    assert isinstance(reply, Exception), reply
-    return str(reply)
 
 
 def propagated(h):

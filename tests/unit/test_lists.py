@@ -9,15 +9,12 @@ from node.commands.table import COMMANDS
 from node.resp import NULL_ARRAY
 from node.session import Block
 
-from conftest import Harness
+from conftest import Harness, err
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INT = "ERR value is not an integer or out of range"
 
 
-def err(reply):
-    assert isinstance(reply, hiredis.ReplyError), reply
-    return str(reply)
 
 
 def make_string(h, key=b"s"):
@@ -755,11 +752,6 @@ def test_disconnect_while_blocked(h):
 # ---- propagation ---------------------------------------------------------
 
 
-@pytest.fixture
-def feed(h):
-    log = []
-    h.node.propagate_listeners.append(lambda dbnum, argv: log.append(argv))
-    return log
 
 
 def test_propagation_of_immediate_blocking_pops(h, feed):

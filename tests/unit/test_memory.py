@@ -2,10 +2,9 @@
 
 from node.commands.memory import value_size
 from node.keyspace import HashValue
+from conftest import err
 
 
-def err(reply) -> str:
-    return str(reply)
 
 
 def test_memory_usage(h):

@@ -6,12 +6,9 @@ import time
 
 import pytest
 
-from conftest import Harness
+from conftest import Harness, err
 
 
-def err(reply) -> str:
-    assert isinstance(reply, Exception), reply
-    return str(reply)
 
 
 def propagated(h):

@@ -6,23 +6,15 @@ from hypothesis import given, settings, strategies as st
 
 from node.commands.table import COMMANDS
 
-from conftest import Harness
+from conftest import Harness, err
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 NOT_INT = "ERR value is not an integer or out of range"
 POSITIVE = "ERR value is out of range, must be positive"
 
 
-def err(reply):
-    assert isinstance(reply, hiredis.ReplyError), reply
-    return str(reply)
 
 
-@pytest.fixture
-def feed(h):
-    log = []
-    h.node.propagate_listeners.append(lambda dbnum, argv: log.append(argv))
-    return log
 
 
 def members(h, key):

@@ -1,8 +1,7 @@
 """SORT and SORT_RO: Redis 7.0's orders, patterns, LIMIT, STORE and errors."""
+from conftest import err
 
 
-def err(reply) -> str:
-    return str(reply)
 
 
 def test_sort_numbers_and_strings(h):

@@ -1,13 +1,12 @@
 """String commands: option parsing and error precedence as Redis 7.0, INCR's ranges, LCS."""
 
 import pytest
+from conftest import err
 
 SYNTAX = "ERR syntax error"
 NOT_INT = "ERR value is not an integer or out of range"
 
 
-def err(reply) -> str:
-    return str(reply)
 
 
 # ---- SET and GETEX options --------------------------------------------------------

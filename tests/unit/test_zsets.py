@@ -5,6 +5,7 @@ import pytest
 from node.commands.zsets import parse_score
 from node.datatypes.zset import ZSet
 from node.errors import CommandError
+from conftest import err
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 SYNTAX = "ERR syntax error"
@@ -12,8 +13,6 @@ NOT_FLOAT = "ERR value is not a valid float"
 NOT_INT = "ERR value is not an integer or out of range"
 
 
-def err(reply):
-    return str(reply)
 
 
 def resp3(h):
@@ -410,11 +409,6 @@ def test_blocking_pops_inside_exec_do_not_block(h):
 # ---- propagation -------------------------------------------------------------------
 
 
-@pytest.fixture
-def feed(h):
-    log = []
-    h.node.propagate_listeners.append(lambda dbnum, argv: log.append(argv))
-    return log
 
 
 def test_pops_propagate_as_plain_pops(h, feed):
