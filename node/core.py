@@ -13,14 +13,12 @@ from collections import deque
 
 from . import resp
 from .commands import table
-from .commands.table import lookup
 from .errors import CommandError, NOAUTH, READONLY, OOM
 from .keyspace import Keyspace
 from .resp import encode, Raw
 from .reprs import sds_repr
 from .session import Block
 
-_BY_BYTES_GET = table.BY_BYTES.get
 
 _QUEUED = resp.QUEUED
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
@@ -38,9 +36,12 @@ class SlowlogEntry:
 
 
 class Node:
-    def __init__(self, config, clock=None, log=None, open_stream=None):
+    def __init__(self, config, clock=None, log=None, open_stream=None, commands=None):
         import node.commands  # noqa: F401  registers every command family
 
+        # This node's commands (a sentinel passes its own set); counters are per node.
+        self.table = commands if commands is not None else table.CommandTable()
+        self._by_bytes_get = self.table.by_bytes.get
         self.config = config
         self.clock_ms = clock or (lambda: int(time.time() * 1000))
         self.keyspace = Keyspace(config["databases"], self.clock_ms)
@@ -89,7 +90,7 @@ class Node:
 
     @property
     def total_commands_processed(self) -> int:
-        return sum(cmd.calls for cmd in table.COMMANDS.values())
+        return sum(cmd.calls for cmd in self.table.values())
 
     # ---- clients -----------------------------------------------------
 
@@ -132,9 +133,9 @@ class Node:
         """Run one command for client c; its reply goes to c.out."""
         if c.reply_mode is not None and self._run_with_reply_mode(c, argv):
             return
-        cmd = _BY_BYTES_GET(argv[0])
+        cmd = self._by_bytes_get(argv[0])
         if cmd is None:
-            cmd = lookup(argv[0])
+            cmd = self.table.lookup(argv[0])
             if cmd is None:
                 self._reply_error(c, _unknown_command(argv))
                 return

@@ -150,7 +150,7 @@ def reset_stats(node):
             node.stats[name] = 0
     space = node.keyspace
     space.expired_keys = space.evicted_keys = space.keyspace_hits = space.keyspace_misses = 0
-    for cmd in table.COMMANDS.values():
+    for cmd in node.table.values():
         for one in itertools.chain((cmd,), cmd.subcommands.values()):
             one.calls = one.usec = one.rejected_calls = one.failed_calls = 0
     node.error_counts.clear()
@@ -579,7 +579,7 @@ def _used(cmd) -> bool:
 @_section("commandstats")
 def _commandstats(node):
     out = []
-    for cmd in table.COMMANDS.values():
+    for cmd in node.table.values():
         subs = [s for s in cmd.subcommands.values() if _used(s)]
         # A container is shown through its subcommands, when its dispatch counts them.
         for one in subs or ([cmd] if _used(cmd) else []):

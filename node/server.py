@@ -377,10 +377,8 @@ class _Connection:
 
     async def _paused(self, argv):
         """CLIENT PAUSE: hold this client's commands (or only its writes) until the pause ends."""
-        from .commands.table import lookup
-
         node = self.node
-        cmd = lookup(argv[0])
+        cmd = node.table.lookup(argv[0])
         while node.pause_until > time.time():
             if node.pause_writes_only and (cmd is None or not (cmd.is_write or cmd.name in ("eval", "evalsha", "publish", "pfcount"))):
                 return

@@ -233,7 +233,7 @@ def config_help(c, argv):
          tips="nondeterministic_output_order", docs={"complexity": "O(N) where N is the total number of Redis commands"})
 def command_(c, argv):
     if len(argv) == 1:
-        return _infos(table.COMMANDS.values(), c.resp3)
+        return _infos(c.node.table.values(), c.resp3)
     return run_subcommand(c, argv)
 
 
@@ -256,11 +256,11 @@ def _infos(cmds, resp3):
     return Raw(meta.encode_tree(trees, resp3))
 
 
-def find_command(name: bytes):
+def find_command(commands, name: bytes):
     """A command by name, or a subcommand by "container|sub"; None when unknown."""
     text = name.decode("utf-8", "replace").lower()
     parent, _, sub = text.partition("|")
-    cmd = table.COMMANDS.get(parent)
+    cmd = commands.get(parent)
     if cmd is None or not sub:
         return cmd
     return cmd.subcommands.get(sub) if "|" not in sub else None
@@ -269,9 +269,9 @@ def find_command(name: bytes):
 @_command_sub("docs", -2, "Get array of specific Redis command documentation", "7.0.0", _PER_COMMAND, tips="nondeterministic_output_order", arguments=_NAMES_ARG)
 def command_docs(c, argv):
     if len(argv) == 2:
-        cmds = list(table.COMMANDS.values())
+        cmds = list(c.node.table.values())
     else:
-        cmds = [cmd for cmd in map(find_command, argv[2:]) if cmd is not None]
+        cmds = [cmd for cmd in (find_command(c.node.table, name) for name in argv[2:]) if cmd is not None]
     return Raw(meta.encode_tree(Pairs((cmd.name.encode(), meta.docs_tree(cmd)) for cmd in cmds), c.resp3))
 
 
@@ -288,7 +288,7 @@ def command_help(c, argv):
 def command_list(c, argv):
     keep = _list_filter(argv)
     names = []
-    for cmd in table.COMMANDS.values():
+    for cmd in c.node.table.values():
         for one in (cmd, *cmd.subcommands.values()):
             if keep(one):
                 names.append(one.name.encode())
@@ -316,24 +316,24 @@ def _list_filter(argv):
 @_command_sub("getkeysandflags", -4, "Extract keys and access flags given a full Redis command", "7.0.0", _PER_ARGUMENT)
 def command_getkeysandflags(c, argv):
     args = argv[2:]
-    found = _keys_of(args)
+    found = _keys_of(c.node.table, args)
     return Raw(meta.encode_tree([[args[i], meta.key_flag_set(flags)] for i, flags in found], c.resp3))
 
 
 @_command_sub("count", 2, "Get total number of Redis commands", "2.8.13")
 def command_count(c, argv):
-    return len(table.COMMANDS)
+    return len(c.node.table)
 
 
 @_command_sub("getkeys", -4, "Extract keys given a full Redis command", "2.8.13", _PER_ARGUMENT)
 def command_getkeys(c, argv):
     args = argv[2:]
-    return [args[i] for i, _ in _keys_of(args)]
+    return [args[i] for i, _ in _keys_of(c.node.table, args)]
 
 
-def _keys_of(args):
+def _keys_of(commands, args):
     """[(index, flags)] of the keys in a full command line, with Redis's errors."""
-    cmd = table.lookup(args[0])
+    cmd = commands.lookup(args[0])
     if cmd is not None and cmd.subcommands and len(args) > 1:
         cmd = cmd.subcommands.get(args[1].decode("utf-8", "replace").lower())
     if cmd is None:
@@ -355,8 +355,8 @@ def _keys_of(args):
               history=[("7.0.0", "Allowed to be called with no argument to get info on all commands.")], arguments=_NAMES_ARG)
 def command_info(c, argv):
     if len(argv) == 2:
-        return _infos(table.COMMANDS.values(), c.resp3)
-    return _infos([find_command(name) for name in argv[2:]], c.resp3)
+        return _infos(c.node.table.values(), c.resp3)
+    return _infos([find_command(c.node.table, name) for name in argv[2:]], c.resp3)
 
 
 _COMMAND_HELP = [simple(line) for line in (

@@ -11,7 +11,7 @@ in Redis's single thread. It raises node.errors.CommandError for error replies.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import CommandError
 
@@ -141,7 +141,7 @@ def _set_meta(cmd, acl, tips, key_flags, key_specs, docs):
 def run_subcommand(c, argv):
     """Run a container command's subcommand registered with `fn`, with Redis's checks
     (unknown subcommand, the subcommand's arity) and its own INFO commandstats."""
-    parent = lookup(argv[0])
+    parent = c.node.table.lookup(argv[0])
     sub = parent.subcommands.get(argv[1].decode("utf-8", "replace").lower())
     if sub is None or sub.fn is None:
         # Redis turns CR and LF into spaces in error texts (addReplyErrorFormat).
@@ -162,11 +162,45 @@ def run_subcommand(c, argv):
         sub.usec += int((time.perf_counter() - start) * 1_000_000)
 
 
-def lookup(name: bytes):
-    cmd = BY_BYTES.get(name)
+def lookup(name: bytes, commands=None, by_bytes=None):
+    """The command named by argv[0] (any case), or None."""
+    cmd = (by_bytes if by_bytes is not None else BY_BYTES).get(name)
     if cmd is None:
         try:
-            cmd = COMMANDS.get(name.decode("utf-8", "replace").lower())
+            cmd = (commands if commands is not None else COMMANDS).get(name.decode("utf-8", "replace").lower())
         except AttributeError:
             return None
     return cmd
+
+
+class CommandTable:
+    """One node's commands: copies of the registered entries, so that each node (several
+    live in one process in simulations) keeps its own INFO commandstats counters, and a
+    sentinel can serve a different set of commands through the same dispatch."""
+
+    def __init__(self, registry=None, only=None):
+        registry = COMMANDS if registry is None else registry
+        self.commands = {}
+        self.by_bytes = {}
+        for name, cmd in registry.items():
+            if only is None or name in only:
+                self.add(cmd)
+
+    def add(self, cmd):
+        own = replace(cmd, subcommands={name: replace(sub) for name, sub in cmd.subcommands.items()})
+        self.commands[own.name] = own
+        self.by_bytes[own.name.encode()] = own
+        self.by_bytes[own.name.upper().encode()] = own
+        return own
+
+    def lookup(self, name: bytes):
+        return lookup(name, self.commands, self.by_bytes)
+
+    def get(self, name: str):
+        return self.commands.get(name)
+
+    def values(self):
+        return self.commands.values()
+
+    def __len__(self):
+        return len(self.commands)

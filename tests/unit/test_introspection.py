@@ -31,14 +31,14 @@ def field(text, name):
 
 
 @pytest.fixture
-def temp_commands():
-    """Register throwaway commands for key-spec tests; removed afterwards."""
+def temp_commands(h):
+    """Register throwaway commands for key-spec tests (in h's node too); removed afterwards."""
     added = []
 
     def add(name, arity, flags, first=0, last=0, step=0, **kw):
         table.command(name, arity, flags, first, last, step, **kw)(lambda c, argv: b"ok")
         added.append(name)
-        return table.COMMANDS[name]
+        return h.node.table.add(table.COMMANDS[name])
 
     yield add
     for name in added:
@@ -663,3 +663,12 @@ def test_config_memory_or_percent(h):
     assert h.run("CONFIG", "GET", "maxmemory-clients") == [b"maxmemory-clients", b"1024"]
     assert h.run("CONFIG", "SET", "lua-time-limit", "6000") == b"OK"
     assert h.run("CONFIG", "GET", "busy-reply-threshold") == [b"busy-reply-threshold", b"6000"]
+
+
+def test_commandstats_are_kept_per_node(h):
+    """Several nodes share one process in simulations: each counts only its own calls."""
+    other = Harness()
+    h.run("INCR", "n")
+    h.run("INCR", "n")
+    assert b"cmdstat_incr:calls=2," in h.run("INFO", "commandstats")
+    assert b"cmdstat_incr" not in other.run("INFO", "commandstats")

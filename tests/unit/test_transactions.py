@@ -48,6 +48,7 @@ def test_queue_time_errors_abort_exec_and_leave_multi(h):
 
 def test_no_multi_commands_are_refused_at_queue_time(h):
     table.command("test-nomulti", 1, "admin noscript no_multi")(lambda c, argv: b"ran")
+    h.node.table.add(table.COMMANDS["test-nomulti"])
     try:
         h.raw("MULTI")
         assert h.raw("TEST-NOMULTI") == b"-ERR Command not allowed inside a transaction\r\n"
@@ -256,7 +257,7 @@ def test_blocked_clients_are_served_after_the_whole_transaction(h):
 
 
 def test_commands_in_exec_are_counted(h):
-    incr = table.COMMANDS["incr"]
+    incr = h.node.table.get("incr")
     before = incr.calls
     h.raw("MULTI")
     h.raw("INCR", "n")
