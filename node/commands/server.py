@@ -46,8 +46,23 @@ def flushall(c, argv):
     keyspace = c.node.keyspace
     for db in keyspace.dbs:
         db.flush()
+    _reset_dump(c.node)
     keyspace.dirty += 1
     return OK
+
+
+def _reset_dump(node):
+    """As Redis's FLUSHALL: a BGSAVE in flight would write the old data back to the dump, so it
+    is killed; with save points set the (now empty) dataset is saved at once, so a restart
+    cannot resurrect what was flushed."""
+    persistence = node.persistence
+    if persistence is None:
+        return
+    snapshots = persistence.snapshots
+    if snapshots.child_kind == "rdb":
+        snapshots.kill_child()
+    if node.config["save"]:
+        snapshots.save()
 
 
 def _db_index(raw: bytes, error: str) -> int:

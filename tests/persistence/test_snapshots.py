@@ -255,3 +255,22 @@ def _connect(node, deadline=20.0):
             if time.monotonic() > end or not node.alive():
                 raise
             time.sleep(0.005)
+
+
+def test_flushall_kills_a_bgsave_and_saves_the_empty_dataset(tmp_path, spawn):
+    """As Redis: a snapshot in flight would write the flushed data back; with save points
+    set, FLUSHALL saves at once, so a restart cannot resurrect what was flushed."""
+    node = spawn("triokv", tmp_path, "--save", "3600 1")
+    client = node.client()
+    client.execute_command("DEBUG", "POPULATE", 300000)
+    assert client.bgsave() is True
+    assert info(client)["rdb_bgsave_in_progress"] == 1, "the BGSAVE ended before FLUSHALL: no child to kill"
+    assert client.flushall()
+    fields = info(client)
+    assert fields["rdb_bgsave_in_progress"] == 0 and fields["rdb_changes_since_last_save"] == 1
+    assert "Killing it" in node.log_text()
+    assert read_dump(tmp_path / "dump.rdb") == {}
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("temp-")]
+    node.stop()
+    again = spawn("triokv", tmp_path).wait_loaded().client()
+    assert again.dbsize() == 0
