@@ -155,10 +155,26 @@ class Node:
             if refusal:
                 self._reply_error(c, refusal, cmd)
                 return
-        if self.masterdown and "stale" not in cmd.flags:
-            self._reply_error(c, _MASTERDOWN, cmd)
-            return
+        if self.masterdown:
+            refusal = self._gate_refusal(cmd)
+            if refusal:
+                self._reply_error(c, refusal, cmd)
+                return
         self.call(c, cmd, argv)
+
+    def refresh_gate(self):
+        """masterdown: commands pass a gate first (a replica whose link is down with
+        replica-serve-stale-data no, or an unconfirmed master: replication.mastership)."""
+        repl = self.replication
+        self.masterdown = bool(repl.link.stale_gate or (repl.mastership is not None and repl.mastership.unconfirmed))
+
+    def _gate_refusal(self, cmd):
+        repl = self.replication
+        if repl.mastership is not None and repl.mastership.unconfirmed:
+            from replication.mastership import ALLOWED, UNCONFIRMED
+
+            return None if cmd.name in ALLOWED else UNCONFIRMED
+        return None if "stale" in cmd.flags else _MASTERDOWN
 
     def _check_client_state(self, c, cmd, argv) -> bool:
         """Auth, MULTI queueing and the RESP2 subscribe context; False if handled here."""
@@ -263,6 +279,10 @@ class Node:
             # Inside EXEC, blocked clients are served after the whole transaction.
             if keyspace.ready_keys and not c.in_exec:
                 self.serve_blocked()
+            if c.woff > c.sync_held and not c.in_exec and self._role == "master" and self.config.values["synchronous-replicas"]:
+                # Synchronous replication: this reply waits for the replicas' ACKs (replication.synchronous).
+                c.sync_held = c.woff
+                c.sync_marks.append(len(c.out) - 1)
         if c.propagate_as is not None:
             # A rewrite not sent (no listener yet) must not leak into a later command.
             c.propagate_as = None

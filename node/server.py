@@ -59,6 +59,8 @@ class Server:
                     nursery.cancel_scope.cancel()
                     return
                 nursery.start_soon(self._fsync_everysec)
+            if self.node.replication is not None:
+                self.node.replication.mastership.on_start()
             self.log.notice("Ready to accept connections")
             task_status.started(self.ports)
 
@@ -256,8 +258,10 @@ class _Connection:
 
     async def _flush(self):
         client = self.client
-        if self.sending:
-            return  # the task already sending will pick up what was queued
+        if self.sending or client.sync_marks:
+            # Sending now, or holding replies for the replicas' ACKs: the connection task
+            # sends once that is settled (replication.synchronous).
+            return
         self.sending = True
         try:
             while client.out:
@@ -295,6 +299,8 @@ class _Connection:
                 await self._run_batch(requests)
             if failure is not None and not client.closing:
                 self._protocol_failure(failure)
+            if client.sync_marks:
+                await node.replication.synchronous.settle(client)
             if client.out:
                 if node.persistence is not None:
                     node.persistence.before_reply()
@@ -344,6 +350,8 @@ class _Connection:
         disconnects stops waiting (and can no longer be served a popped element);
         anything it sends is kept for after the wait."""
         client = self.client
+        if client.sync_marks:
+            await self.node.replication.synchronous.settle(client)
         if client.out:
             if self.node.persistence is not None:
                 self.node.persistence.before_reply()

@@ -72,6 +72,8 @@ class Client:
         self.reply_mode = None  # CLIENT REPLY: None (on), "off", "skip" (this command), "on" (just re-enabled)
         self.repl = None  # replication.state.Replica once it talks replication (REPLCONF, PSYNC)
         self.woff = 0  # replication offset right after its last write (WAIT waits for it)
+        self.sync_held = 0  # the last woff whose reply was marked (synchronous replication)
+        self.sync_marks = []  # indexes in out of replies held until replicas acknowledge
         self.wait_flushed = None  # set by the I/O layer: await until the output is sent
         self.flags_extra = ""
 

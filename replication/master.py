@@ -64,6 +64,7 @@ class Master:
         self.obuf_check_at = 0  # output held for a replica beyond this is checked against its limits
         self.batch = []  # encoded writes not yet in the backlog nor queued for replicas
         self.flush_wanted = None  # trio.Event the flusher task waits on
+        self.ack_wanted = False  # a GETACK follows the next flush (synchronous replication)
         self.refresh_output_limits()
 
     def spawn(self, fn, *args):
@@ -135,6 +136,15 @@ class Master:
             await self.flush_wanted.wait()
             await trio.lowlevel.cancel_shielded_checkpoint()
             self.flush()
+            if self.ack_wanted:
+                self.ack_wanted = False
+                self.request_acks()
+
+    def want_ack(self):
+        """One GETACK per round of the event loop, after the writes of that round."""
+        self.ack_wanted = True
+        if self.flush_wanted is not None:
+            self.flush_wanted.set()
 
     def _deliver(self, data):
         """Into the backlog, and to every replica past WAIT_BGSAVE_START (on its connection
@@ -397,6 +407,7 @@ class Master:
             self.start_stream(r)
         if self.waiting:
             self.serve_waiting()
+        self.state.synchronous.on_ack()
 
     # ---- WAIT ------------------------------------------------------------------------------
 

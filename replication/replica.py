@@ -77,6 +77,9 @@ class ReplicaLink:
         self._pre_psync = False  # the master answered SYNC, not PSYNC: it expects no ACKs
         self._reconfigured = False  # REPLICAOF changed the master: connect without a backoff
         self._laddr = ""
+        self.stale_gate = False  # link down with replica-serve-stale-data no: only "stale" commands run
+        self.fenced_until = 0.0  # FENCE: no link (and so no ACK) before this time, unless REPLICAOF
+        self.fence_epoch = -1
 
     # ---- what INFO and ROLE show -------------------------------------------------
 
@@ -92,7 +95,8 @@ class ReplicaLink:
     def refresh_stale_gate(self):
         """replica-serve-stale-data no: while the link is not up, refuse what is not "stale"."""
         node = self.node
-        node.masterdown = self.host is not None and self._link_state != CONNECTED and not node.config["replica-serve-stale-data"]
+        self.stale_gate = self.host is not None and self._link_state != CONNECTED and not node.config["replica-serve-stale-data"]
+        node.refresh_gate()
 
     @property
     def connected(self) -> bool:
@@ -150,8 +154,26 @@ class ReplicaLink:
         self.link_state = CONNECT
         self._become_replica()
 
+    def fence(self, epoch: int, ms: int):
+        """Stop following the master: a failover is choosing among the replicas by offset, and
+        the old master must collect no acknowledgement meanwhile (replication.synchronous)."""
+        self.fence_epoch = max(self.fence_epoch, epoch)
+        self.fenced_until = max(self.fenced_until, self.repl.now() + ms / 1000.0)
+        self._log("Fenced by a failover (epoch %d) for %d ms: the link to MASTER %s:%d stays down" % (epoch, ms, self.host, self.port))
+        self._stop_session()
+
+    def unfence(self):
+        self.fenced_until = 0.0
+        self._wake()
+
+    @property
+    def fenced(self) -> bool:
+        return self.fenced_until > self.repl.now()
+
     def set_master(self, host: str, port: int):
         """REPLICAOF host port."""
+        self.fenced_until = 0.0
+        self.repl.mastership.on_demoted()
         was_master = self.host is None
         self._stop_session()
         _unblock_all(self.node)
@@ -169,7 +191,9 @@ class ReplicaLink:
 
     def unset_master(self):
         """REPLICAOF NO ONE: promotion. Our history stays valid under replid2 (PSYNC2)."""
+        self.fenced_until = 0.0
         if self.host is None:
+            self.repl.mastership.on_promoted()  # an unconfirmed master is confirmed
             return
         self.host = None
         self._stop_session()
@@ -188,6 +212,7 @@ class ReplicaLink:
         if node.log is not None:
             node.log.role = "M"
         repl.master.sync_listening()
+        repl.mastership.on_promoted()
 
     def cache_myself(self, db: int):
         """Our own replication ID and offset, as the history a master may let us continue."""
@@ -227,7 +252,7 @@ class ReplicaLink:
         """Keep a link to the configured master, reconnecting with a growing backoff."""
         backoff = 0.0
         while True:
-            if self.host is None or self.node.loading:
+            if self.host is None or self.node.loading or self.fenced:
                 await self._idle()
                 continue
             host, port = self.host, self.port
@@ -254,7 +279,7 @@ class ReplicaLink:
 
     async def _idle(self):
         self._kick = trio.Event()
-        with trio.move_on_after(0.05 if self.node.loading else 3600):
+        with trio.move_on_after(0.05 if self.node.loading or self.fenced else 3600):
             await self._kick.wait()
 
     def _teardown(self):

@@ -12,6 +12,8 @@ import trio
 from .master import Master
 from .replica import ReplicaLink
 from .state import ReplicationState
+from .mastership import Mastership
+from .synchronous import SynchronousReplicas
 
 _TICK = 0.1  # pending snapshots are started on this beat; the rest runs once a second
 _BACKLOG_MIN = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
@@ -20,6 +22,9 @@ _BACKLOG_MIN = 16 * 1024  # CONFIG_REPL_BACKLOG_MIN_SIZE
 def attach(node, open_stream=None) -> ReplicationState:
     state = ReplicationState(node)
     state.master = Master(state)
+    state.synchronous = SynchronousReplicas(state)
+    state.mastership = Mastership(state)
+    node.shutdown_hooks = getattr(node, "shutdown_hooks", []) + [state.mastership.on_shutdown]
     state.link = ReplicaLink(state, open_stream)
     state.run = _Service(state).run
     node.replication = state
@@ -45,7 +50,7 @@ class _ConfigWatcher:
                 value = state.config.values[name] = _BACKLOG_MIN  # Redis's floor, CONFIG GET shows it
             if state.backlog is not None:
                 state.backlog.resize(value)
-        elif name in ("min-replicas-to-write", "min-replicas-max-lag"):
+        elif name in ("min-replicas-to-write", "min-replicas-max-lag", "synchronous-replicas"):
             state.refresh_good_replicas()
             state.node.refresh_write_checks()
         elif name == "client-output-buffer-limit":

@@ -26,6 +26,19 @@ _INFO_STATE = {WAIT_BGSAVE_START: "wait_bgsave", WAIT_BGSAVE_END: "wait_bgsave",
 _NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
 
 
+def rdb_history(aux: dict):
+    """(replid, offset, db) from a snapshot's repl-id/repl-offset/repl-stream-db, or None."""
+    try:
+        replid = aux["repl-id"].decode("latin-1")
+        offset = int(aux["repl-offset"])
+        db = int(aux["repl-stream-db"])
+    except (KeyError, ValueError, AttributeError):
+        return None
+    if len(replid) != 40 or offset < 0 or db < 0:
+        return None
+    return replid, offset, db
+
+
 def new_replid() -> str:
     return os.urandom(20).hex()
 
@@ -85,6 +98,9 @@ class ReplicationState:
         self.no_replicas_since = self.now()
         self.master = None  # replication.master.Master
         self.link = None  # replication.replica.ReplicaLink
+        self.synchronous = None  # replication.synchronous.SynchronousReplicas
+        self.mastership = None  # replication.mastership.Mastership
+        self.loaded_history = None  # (replid, offset) of the snapshot loaded at start, if it named one
         self.run = None  # the service coroutine (replication.service), started with the server
 
     # ---- IDs ---------------------------------------------------------------
@@ -123,14 +139,20 @@ class ReplicationState:
     def checks_writes(self) -> bool:
         """min-replicas-to-write applies (a master with both settings on)."""
         values = self.config.values
-        return self.node.role == "master" and bool(values["min-replicas-to-write"]) and bool(values["min-replicas-max-lag"])
+        if self.node.role != "master":
+            return False
+        return bool(values["synchronous-replicas"]) or (bool(values["min-replicas-to-write"]) and bool(values["min-replicas-max-lag"]))
 
     def refuse_write(self, c, cmd):
+        if self.mastership is not None and self.mastership.unconfirmed:
+            from .mastership import UNCONFIRMED
+
+            return UNCONFIRMED
         values = self.config.values
         to_write = values["min-replicas-to-write"]
         if to_write and values["min-replicas-max-lag"] and self.node.role == "master" and self.good_replicas < to_write:
             return _NOREPLICAS
-        return None
+        return self.synchronous.refusal()
 
     def refresh_good_replicas(self):
         """Replicas online that acknowledged within min-replicas-max-lag seconds."""
@@ -157,21 +179,29 @@ class ReplicationState:
         return {"repl-stream-db": str(db), "repl-id": self.replid, "repl-offset": str(self.master_repl_offset)}
 
     def on_rdb_loaded(self, aux: dict):
-        """A replica restarted from its own snapshot: take its history back to PSYNC with."""
+        """Restarted from a snapshot that names its replication history: take it back, so that
+        replicas continue with a partial resync (Redis 7.0's loadDataFromDisk)."""
         link = self.link
-        if link is None or link.host is None:
+        if link is None:
             return
-        try:
-            replid = aux["repl-id"].decode("latin-1")
-            offset = int(aux["repl-offset"])
-            db = int(aux["repl-stream-db"])
-        except (KeyError, ValueError, AttributeError):
+        history = rdb_history(aux)
+        if history is None:
             return
-        if len(replid) != 40 or offset < 0 or db < 0:
+        replid, offset, db = history
+        self.loaded_history = (replid, offset)
+        if link.host is not None:
+            # A replica: the history is what PSYNC asks its master to continue.
+            self.replid = replid
+            self.master_repl_offset = offset
+            link.cache_myself(db)
             return
-        self.replid = replid
+        # A master: the loaded history stays valid as our previous one, up to here.
+        self.replid2 = replid
+        self.second_repl_offset = offset + 1
         self.master_repl_offset = offset
-        link.cache_myself(db)
+        self.create_backlog()
+        self.master.sync_listening()  # the stream is recorded from here on
+        self.no_replicas_since = self.now()
 
     # ---- INFO replication and ROLE --------------------------------------------------
 

@@ -83,6 +83,10 @@ def _replicaof(c, argv):
         raise CommandError("ERR Command is not valid when client is a replica.")
     port = _port(argv[2])
     host = argv[1].decode("utf-8", "replace")
+    if link.fenced and link.host is not None and link.host.lower() == host.lower() and link.port == port:
+        link.unfence()  # a failover given up: back to the same master, continuing where we were
+        _log(c, "REPLICAOF %s:%d ends the failover fence (user request from '%s')" % (host, port, _who(c)))
+        return OK
     if link.host is not None and link.host.lower() == host.lower() and link.port == port:
         _log(c, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.")
         return _ALREADY
@@ -110,3 +114,21 @@ def _log(c, text):
     if log is not None:
         log.notice(text)
 
+
+
+@command("fence", 3, "admin noscript loading stale", group="server", since="7.0.15", summary="triokv: stop following and acknowledging the master until given one again (failover fencing)",
+         docs={"arguments": [{"name": "epoch", "type": "integer"}, {"name": "milliseconds", "type": "integer"}]})
+def fence(c, argv):
+    """FENCE epoch milliseconds: a failover leader (sentinel) fences a replica before it reads
+    its offset. The replica drops its master link and neither reconnects nor acknowledges
+    anything until REPLICAOF gives it a master, or the time runs out (a failover that was
+    abandoned). The reply is the replication offset it holds, final while fenced."""
+    epoch = parse_int(argv[1], "ERR invalid epoch")
+    ms = parse_int(argv[2], "ERR invalid fence time")
+    if epoch < 0 or ms <= 0:
+        raise CommandError("ERR invalid epoch or fence time")
+    link = c.node.replication.link
+    if link.host is None:
+        raise CommandError("ERR FENCE is for replicas: this node is a master")
+    link.fence(epoch, ms)
+    return link.reploff

@@ -80,6 +80,8 @@ class Command:
 
 # name (lower-case str) -> Command
 COMMANDS: dict = {}
+# Commands of triokv's own, which Redis lacks (differential tests leave them out).
+TRIOKV_ONLY = {"fence"}
 # Lookup by the raw argv[0] bytes as clients send them (lower and upper case);
 # dispatch falls back to .lower() for mixed case.
 BY_BYTES: dict = {}
@@ -87,8 +89,10 @@ BY_BYTES: dict = {}
 _SUBSCRIBE_CONTEXT = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset", "ssubscribe", "sunsubscribe"}
 
 
-def command(name, arity, flags="", first=0, last=0, step=0, group="generic", summary="", since="1.0.0", key_finder=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None):
-    """Register a command. `flags`, `acl`, `tips` and `key_flags` are space-separated strings."""
+def command(name, arity, flags="", first=0, last=0, step=0, group="generic", summary="", since="1.0.0", key_finder=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None, registry=None):
+    """Register a command. `flags`, `acl`, `tips` and `key_flags` are space-separated strings.
+    `registry`: a dict of name -> Command to register into instead of the node's commands
+    (the sentinel keeps its own, served through a CommandTable built from it)."""
     flag_set = frozenset(flags.split())
 
     def register(fn):
@@ -111,6 +115,9 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
         cmd.no_auth = NO_AUTH in flag_set
         cmd.loading_ok = LOADING in flag_set
         cmd.allowed_in_subscribe = name in _SUBSCRIBE_CONTEXT
+        if registry is not None:
+            registry[name] = cmd
+            return fn
         COMMANDS[name] = cmd
         BY_BYTES[name.encode()] = cmd
         BY_BYTES[name.upper().encode()] = cmd
@@ -119,10 +126,10 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
     return register
 
 
-def subcommand(parent, name, arity, flags="", first=0, last=0, step=0, summary="", since=None, fn=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None, key_finder=None):
+def subcommand(parent, name, arity, flags="", first=0, last=0, step=0, summary="", since=None, fn=None, acl=None, tips="", key_flags=None, key_specs=None, docs=None, key_finder=None, registry=None):
     """Describe a subcommand (for COMMAND INFO/DOCS). The parent's function dispatches it,
     itself or (when `fn` is given) through run_subcommand."""
-    cmd = COMMANDS[parent]
+    cmd = (COMMANDS if registry is None else registry)[parent]
     sub = Command(name="%s|%s" % (parent, name), fn=fn, arity=arity, flags=frozenset(flags.split()), first_key=first, last_key=last, step=step, group=cmd.group, summary=summary, since=since or cmd.since, key_finder=key_finder)
     _set_meta(sub, acl, tips, key_flags, key_specs, docs)
     sub.is_write = WRITE in sub.flags

@@ -7,10 +7,10 @@ subcommand Redis does not have (CLIENT SETINFO is 7.2's) is left out.
 
 import pytest
 
-from node.commands.table import COMMANDS
+from node.commands.table import COMMANDS, TRIOKV_ONLY
 from tests.resp_wire import Conn
 
-NAMES = sorted(COMMANDS)
+NAMES = sorted(set(COMMANDS) - TRIOKV_ONLY)
 
 
 def _conns(server, resp3):

@@ -168,6 +168,28 @@ def test_replica_restart_from_its_snapshot_resumes(nodes):
     assert sync_counts(master)[:2] == (full, partial + 1)
 
 
+@pytest.mark.parametrize("kind", ["triokv", "redis"])
+def test_master_restart_from_its_snapshot_lets_replicas_continue(nodes, kind):
+    """Redis 7.0: a master restarted from a snapshot naming its history takes it back as its
+    previous replication ID, so its replicas resynchronize partially (the same with a real
+    redis-server master, which is the reference)."""
+    master = nodes(kind, "--save", "3600 1", name="master")
+    replica = nodes("triokv", replica_of=master, name="replica")
+    wait_linked(replica)
+    write_workload(master.client(), seed=11, count=200)
+    wait_same_data(master, replica)
+    old_id = master.info()["master_replid"]
+    master.stop_process()  # SIGTERM: the final snapshot carries repl-id / repl-offset
+    master.start()
+    wait_linked(replica)
+    wait_same_data(master, replica)
+    info = master.info()
+    assert info["master_replid2"] == old_id
+    assert sync_counts(master)[:2] == (0, 1)
+    master.client().set("after-restart", 1)
+    wait_same_data(master, replica)
+
+
 def test_disk_based_sync(nodes):
     master = nodes("triokv", "--repl-diskless-sync", "no", name="master")
     write_workload(master.client(), seed=10, count=200)
