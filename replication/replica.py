@@ -481,6 +481,8 @@ class ReplicaLink:
                     data = await conn.read_some(timeout)
                 except RespTimeout:
                     raise LinkError("MASTER timeout: no data nor PING received...") from None
+                if self.master_client is None:
+                    return  # REPLICAOF tore this session down while the read completed: drop the data
                 self.last_io = self.repl.now()
                 self.master_client.last_interaction = time.time()
                 self.applier.feed(data)

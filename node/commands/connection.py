@@ -149,6 +149,8 @@ def hello(c, argv):
         set_name(c, name)
     if version:
         c.resp3 = version == 3
+    if c.node.config["sentinel-mode"]:  # a sentinel reports its mode and no replication role
+        return {b"server": b"redis", b"version": REDIS_VERSION.encode(), b"proto": 3 if c.resp3 else 2, b"id": c.id, b"mode": b"sentinel", b"modules": []}
     return {
         b"server": b"redis",
         b"version": REDIS_VERSION.encode(),

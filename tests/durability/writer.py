@@ -1,14 +1,19 @@
 """A drill's client: writes unique values through redis-py's Sentinel support and records
 what it was told, run inside the drill network's client namespace (names resolve there).
 
-    python -m tests.durability.writer HISTORY.jsonl sentinel1:26379 sentinel2:26380 ...
+    python writer.py HISTORY.jsonl PREFIX TIMEOUT sentinel1:26379 sentinel2:26380 ...
 
-Two threads write until a line "stop" arrives on stdin: one RPUSHes increasing integers onto
-`drill:list`, the other SETs `drill:key:<n>`. Each operation is one attempt, no retries (a
-retried write could be applied twice and hide a loss), with a short socket timeout; its
-result is ok, error (the server said no, or no master was found) or timeout. After "stop",
-the line "read" makes it read the final contents from the master the sentinels name, and
-write the history and those contents as JSON lines to HISTORY.jsonl, then print "done".
+Two threads write until "stop" arrives on stdin: one RPUSHes increasing integers onto
+`PREFIX:list`, the other SETs `PREFIX:key:<n>` (a prefix per drill, so drills can share a
+cluster). Each operation is one attempt, no retries (a retried write could be applied twice
+and hide a loss), with a socket timeout of TIMEOUT seconds; its result is ok, error (the
+server said no, or no master was found) or timeout.
+
+Commands on stdin, each answered by one line on stdout:
+  status   {"ok": acknowledged so far, "total": attempted, "last_ok": time of the last ack}
+  stop     the threads finish their current attempt; "stopped N"
+  read     reads the final contents from the master the sentinels name, writes the history
+           and {"final": {"list": [...], "keys": [...]}} as JSON lines to HISTORY.jsonl; "done"
 """
 
 import json
@@ -22,46 +27,49 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 MASTER = "mymaster"
-PAUSE = 0.005
-TIMEOUT = 0.5
-LIST, KEY = "drill:list", "drill:key:%d"
+PAUSE = 0.005  # between two attempts of one thread: a steady stream, not a flood
+READ_DEADLINE = 20.0
 
 
-def connect(addresses):
+def connect(addresses, timeout):
     sentinels = [(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in addresses]
-    sentinel = Sentinel(sentinels, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
-    return sentinel, sentinel.master_for(MASTER, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT, retry=Retry(NoBackoff(), 0))
+    options = dict(socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
+    sentinel = Sentinel(sentinels, sentinel_kwargs=dict(options), **options)
+    return sentinel, sentinel.master_for(MASTER, **options)
 
 
-def attempt(fn) -> str:
+def attempt(fn):
+    """(result, error text): one try, classified as a Jepsen client would."""
     try:
         fn()
-        return "ok"
-    except (redis.TimeoutError, TimeoutError):
-        return "timeout"
-    except (redis.RedisError, OSError):
-        return "error"
+        return "ok", None
+    except (redis.TimeoutError, TimeoutError) as exc:
+        return "timeout", str(exc)[:80]
+    except (redis.RedisError, OSError) as exc:
+        return "error", ("%s: %s" % (type(exc).__name__, exc))[:120]
 
 
-def write_loop(master, kind, stop, history, start):
-    value = start
+def write_loop(master, prefix, kind, stop, history):
+    value = 1
     while not stop.is_set():
         if kind == "rpush":
-            result = attempt(lambda: master.rpush(LIST, value))
+            write = lambda: master.rpush(prefix + ":list", value)  # noqa: E731
         else:
-            result = attempt(lambda: master.set(KEY % value, value))
-        history.append({"kind": kind, "value": value, "result": result, "t": time.time()})
+            write = lambda: master.set("%s:key:%d" % (prefix, value), value)  # noqa: E731
+        start = time.time()
+        result, error = attempt(write)
+        history.append({"kind": kind, "value": value, "result": result, "t0": start, "t1": time.time(), "error": error})
         value += 1
         time.sleep(PAUSE)
 
 
-def read_final(sentinel, deadline=20.0) -> dict:
-    end = time.time() + deadline
+def read_final(sentinel, prefix, timeout) -> dict:
+    end = time.time() + READ_DEADLINE
     while True:
         try:
-            master = sentinel.master_for(MASTER, socket_timeout=5)
-            items = [int(v) for v in master.lrange(LIST, 0, -1)]
-            keys = [int(k.rsplit(b":", 1)[1]) for k in master.scan_iter(match="drill:key:*", count=1000)]
+            master = sentinel.master_for(MASTER, socket_timeout=max(timeout, 5.0))
+            items = [int(v) for v in master.lrange(prefix + ":list", 0, -1)]
+            keys = [int(k.rsplit(b":", 1)[1]) for k in master.scan_iter(match=prefix + ":key:*", count=1000)]
             return {"list": items, "keys": keys}
         except (redis.RedisError, OSError):
             if time.time() > end:
@@ -69,24 +77,31 @@ def read_final(sentinel, deadline=20.0) -> dict:
             time.sleep(0.2)
 
 
+def status(history) -> dict:
+    acked = [op for op in list(history) if op["result"] == "ok"]
+    return {"ok": len(acked), "total": len(history), "last_ok": acked[-1]["t1"] if acked else None}
+
+
 def main(argv):
-    out, addresses = argv[0], argv[1:]
-    sentinel, master = connect(addresses)
+    out, prefix, timeout, addresses = argv[0], argv[1], float(argv[2]), argv[3:]
+    sentinel, master = connect(addresses, timeout)
     stop = threading.Event()
-    history = []
-    threads = [threading.Thread(target=write_loop, args=(master, kind, stop, history, 1), daemon=True) for kind in ("rpush", "set")]
+    history = []  # list.append is atomic: both threads share it
+    threads = [threading.Thread(target=write_loop, args=(master, prefix, kind, stop, history), daemon=True) for kind in ("rpush", "set")]
     for t in threads:
         t.start()
     print("started", flush=True)
     for line in sys.stdin:
         command = line.strip()
-        if command == "stop":
+        if command == "status":
+            print(json.dumps(status(history)), flush=True)
+        elif command == "stop":
             stop.set()
             for t in threads:
-                t.join(10)
+                t.join(timeout + 5)
             print("stopped %d" % len(history), flush=True)
         elif command == "read":
-            final = read_final(sentinel)
+            final = read_final(sentinel, prefix, timeout)
             with open(out, "w") as f:
                 for op in history:
                     f.write(json.dumps(op) + "\n")
