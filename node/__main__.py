@@ -3,13 +3,13 @@
 import os
 import sys
 
-import trio
 
 from . import __version__
 from .config import ConfigError, load
 from .core import Node
 from .log import Log
 from .persistence.manager import Persistence
+from .process import enter_dir, serve
 from .server import Server
 
 USAGE = """Usage: triokv-node [/path/to/redis.conf|config.yaml] [--directive value ...]
@@ -74,39 +74,13 @@ def run(config):
         log.warning("Warning: no config file specified, using the default config.")
     else:
         log.notice("Configuration loaded")
-    try:
-        os.makedirs(config["dir"], exist_ok=True)
-        os.chdir(config["dir"])
-    except OSError as e:
-        log.warning("Can't chdir to '%s': %s" % (config["dir"], e.strerror))
+    if not enter_dir(config, log):
         return 1
-    config.values["dir"] = os.getcwd()
-    pidfile = config["pidfile"]
-    if pidfile:
-        _write_pidfile(pidfile)
     node = Node(config, log=log)
     Persistence(node, log)
     server = Server(node, log)
     log.notice("Server initialized")
-    try:
-        trio.run(server.listen)
-    except OSError as e:
-        log.warning("Failed listening on port %d (tcp), aborting: %s" % (config["port"], e.strerror or e))
-        return 1
-    finally:
-        if pidfile:
-            try:
-                os.unlink(pidfile)
-            except OSError:
-                pass
-    return server.exit_code
-
-
-def _write_pidfile(path):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write("%d\n" % os.getpid())
-    os.replace(tmp, path)
+    return serve(server, config, log)
 
 
 if __name__ == "__main__":

@@ -395,16 +395,21 @@ def parse_cli_overrides(args):
     return result
 
 
+def read_config_file(path) -> str:
+    """A config file's text; ConfigError naming the file when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError("can't open config file: %s" % e.strerror, path) from None
+
+
 def load(config_path=None, overrides=(), directive_table=None) -> Config:
     """Build a Config from a file and command-line overrides. ConfigError names the line."""
     config = Config()
     entries = []
     if config_path:
-        try:
-            with open(config_path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise ConfigError("can't open config file: %s" % e.strerror, config_path) from None
+        text = read_config_file(config_path)
         reader = read_yaml if config_path.endswith((".yaml", ".yml")) else read_redis_conf
         entries.extend(reader(text, config_path))
         config.path = os.path.abspath(config_path)

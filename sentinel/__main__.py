@@ -4,12 +4,12 @@
 import os
 import sys
 
-import trio
 
 from node import __version__
 from node.__main__ import config_fail, parse_argv
 from node.config import ConfigError
 from node.log import Log
+from node.process import enter_dir, serve
 
 from . import config as sentinel_config
 from .server import build
@@ -63,42 +63,10 @@ def run(config):
     log.warning("oO0OoO0OoO0Oo triokv is starting oO0OoO0OoO0Oo")
     log.warning("triokv version=%s, redis_version=7.0.15, bits=64, pid=%d, just started" % (__version__, os.getpid()))
     log.warning("Configuration loaded")
-    if not _enter_dir(node_config, log):
+    if not enter_dir(node_config, log):
         return 1
-    pidfile = node_config["pidfile"]
-    if pidfile:
-        _write_pidfile(pidfile)
     log.notice("Running mode=sentinel, port=%d." % node_config["port"])
-    try:
-        trio.run(server.listen)
-    except OSError as e:
-        log.warning("Failed listening on port %d (tcp), aborting: %s" % (node_config["port"], e.strerror or e))
-        return 1
-    finally:
-        if pidfile:
-            try:
-                os.unlink(pidfile)
-            except OSError:
-                pass
-    return server.exit_code
-
-
-def _enter_dir(node_config, log) -> bool:
-    try:
-        os.makedirs(node_config["dir"], exist_ok=True)
-        os.chdir(node_config["dir"])
-    except OSError as e:
-        log.warning("Can't chdir to '%s': %s" % (node_config["dir"], e.strerror))
-        return False
-    node_config.values["dir"] = os.getcwd()
-    return True
-
-
-def _write_pidfile(path):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        f.write("%d\n" % os.getpid())
-    os.replace(tmp, path)
+    return serve(server, node_config, log)
 
 
 if __name__ == "__main__":

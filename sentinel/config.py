@@ -22,7 +22,7 @@ import os
 
 import yaml
 
-from node.config import Config, ConfigError, apply_entry, parse_cli_overrides, read_redis_conf
+from node.config import Config, ConfigError, apply_entry, parse_cli_overrides, read_config_file, read_redis_conf
 
 from .instances import SENTINEL, SLAVE, SentinelError
 
@@ -46,11 +46,7 @@ def load(path, overrides=()) -> SentinelConfig:
     config = SentinelConfig()
     entries = []
     if path:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise ConfigError("can't open config file: %s" % e.strerror, path) from None
+        text = read_config_file(path)
         config.path = os.path.abspath(path)
         config.is_yaml = path.endswith((".yaml", ".yml"))
         entries = list(_read_yaml(text, path) if config.is_yaml else read_redis_conf(text, path))
