@@ -19,10 +19,14 @@ class StreamError(Exception):
 
 
 def command_length(argv) -> int:
-    """Bytes of the canonical RESP encoding of argv: *<n>CRLF, then $<len>CRLF<arg>CRLF each."""
+    """Bytes of the canonical RESP encoding of argv: *<n>CRLF, then $<len>CRLF<arg>CRLF each.
+    StreamError when argv is not a command (an element that is not a bulk string): checked
+    in the same pass, as this runs for every command a replica applies."""
     count = len(argv)
-    n = 3 + _digits(count) + 5 * count
+    n = (4 if count < 10 else 3 + _digits(count)) + 5 * count
     for arg in argv:
+        if arg.__class__ is not bytes:
+            raise StreamError("not a command: %r" % (argv,))
         size = len(arg)
         n += size + (1 if size < 10 else 2 if size < 100 else _digits(size))
     return n
@@ -59,7 +63,7 @@ class StreamApplier:
                     raise StreamError(str(e)) from None
                 if argv is False:
                     break
-                if argv.__class__ is not list or not argv or any(a.__class__ is not bytes for a in argv):
+                if argv.__class__ is not list or not argv:
                     raise StreamError("not a command: %r" % (argv,))
                 self.uncommitted += command_length(argv)
                 execute(client, argv)

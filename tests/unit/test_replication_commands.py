@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from replication.applier import StreamApplier, command_length
+from replication.applier import StreamApplier, StreamError, command_length
 from replication.master import encode_command
 from replication.state import ONLINE, Replica
 
@@ -123,8 +123,10 @@ def test_replicaof_no_one_promotes_keeping_the_history_as_replid2(h):
 
 
 def test_command_length_is_the_canonical_encoding():
-    for argv in ([b"PING"], [b"SET", b"k" * 10, b"v" * 1000], [b"DEL", b""]):
+    for argv in ([b"PING"], [b"SET", b"k" * 10, b"v" * 1000], [b"DEL", b""], [b"MSET"] + [b"k%d" % i for i in range(11)], [b"DEL"] * 123):
         assert command_length(argv) == len(encode_command(argv))
+    with pytest.raises(StreamError):
+        command_length([b"SET", b"k", 1])
 
 
 def _applier(h):
