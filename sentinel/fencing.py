@@ -45,17 +45,23 @@ def _on_fenced(master, fence, slave, reply):
 
 
 def choose(s, master):
-    """(done, replica): not done while waiting for answers; then the replica with the greatest
-    fenced offset among the promotable ones, or None."""
+    """(done, replica): not done while waiting for answers, or while no replica holding the
+    greatest fenced offset may be promoted; then one of those.
+
+    The greatest offset is taken over every answer, not only over the replicas this sentinel
+    would otherwise call promotable: a replica that answered FENCE is reachable now (its
+    down flag may be a moment stale, say just after a partition healed), and a replica
+    behind it would lose the writes in between. Only priority 0 still excludes one; if the
+    only holders of the greatest offset have it, the failover waits and is abandoned at
+    failover-timeout rather than lose a write."""
     fence = master.fence
     if len(fence.offsets) < needed(master):
         return False, None
-    now = s.now()
-    fenced = [r for name, r in master.slaves.items() if name in fence.offsets and decide.promotable(r, master, now, s.settings)]
-    if not fenced:
-        return True, None
-    best = max(fence.offsets[r.name] for r in fenced)
-    return True, min((r for r in fenced if fence.offsets[r.name] == best), key=decide.promotion_key)
+    best = max(fence.offsets.values())
+    holders = [r for name, r in master.slaves.items() if fence.offsets.get(name) == best and r.slave_priority != 0]
+    if not holders:
+        return False, None
+    return True, min(holders, key=decide.promotion_key)
 
 
 def timed_out(s, master) -> bool:

@@ -27,7 +27,6 @@ CASES["isolate_master_with_replica_early_heal"] = ("isolate_master_with_replica"
 # tests; the drill is xfail for that loss only (any other failure still fails). Remove an entry
 # once its piece lands.
 MISSING = {
-    "isolate_master_with_replica_early_heal": "sentinel/fencing.py choose() takes the greatest fenced offset among promotable replicas only; a replica still flagged s_down that answered FENCE with the greatest offset is skipped and a lagging one promoted",
     "kill_master_and_leading_replica": "a replica restarted from its AOF holds its acknowledged writes but reports replication offset 0 (no repl-id/offset survives an AOF restart), so the leader promotes the lagging replica",
 }
 
