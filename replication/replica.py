@@ -263,8 +263,18 @@ class ReplicaLink:
                 except (OSError, LinkError, StreamError, TransferError, rdb.RDBError) as e:
                     if str(e):
                         self._log(str(e), warning=True)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    self._log("Connection with master lost (connection reset).", warning=True)
                 except Exception:  # noqa: BLE001  a bug in the link must not take the node down
                     self._log("Replication link failed:\n%s" % traceback.format_exc(), warning=True)
+                except BaseExceptionGroup as group:
+                    # A failure raised while the session was being cancelled (REPLICAOF, FENCE)
+                    # comes bundled with trio.Cancelled: log it, and let the cancellation end.
+                    cancelled, rest = group.split(trio.Cancelled)
+                    if rest is not None:
+                        self._log("Replication link failed:\n%s" % "".join(traceback.format_exception(rest)), warning=True)
+                    if cancelled is not None:
+                        raise cancelled from None
             self._scope = None
             lost = self.link_state == CONNECTED
             self._teardown()
