@@ -174,6 +174,7 @@ class Instance:
         self.slave_master_link_status = LINK_DOWN
         self.slave_repl_offset = 0
         self.unconfirmed = False  # a triokv node refusing PING with -UNCONFIRMED (replication.mastership)
+        self.converted_time = 0  # when we last sent it REPLICAOF to make it a replica (+convert-to-slave)
         # Failover.
         self.leader = None  # master: the sentinel we voted for; sentinel: the one it voted for
         self.leader_epoch = 0

@@ -97,7 +97,10 @@ def _slave_became_master(s, ri, now):
     # A triokv node that restarted without its data says so (-UNCONFIRMED) and waits to be
     # made a replica: it is no master to wait for, though it looks down.
     stable = ri.unconfirmed or (decide.no_down_for(ri, wait_time, now) and now - ri.role_reported_time > wait_time)
-    if not ri.flags & PROMOTED and decide.master_looks_sane(master, now, s.settings) and stable:
+    # INFO replies queued while it was away arrive together: one REPLICAOF per period is enough.
+    recently = now - ri.converted_time < s.settings.ping_period
+    if not ri.flags & PROMOTED and not recently and decide.master_looks_sane(master, now, s.settings) and stable:
+        ri.converted_time = now
         if monitor.send_slaveof(s, ri, master.addr):
             s.event(NOTICE, "+convert-to-slave", ri, "%@")
 
