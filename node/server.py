@@ -60,7 +60,7 @@ class Server:
                     return
                 nursery.start_soon(self._fsync_everysec)
             if self.node.replication is not None:
-                self.node.replication.mastership.on_start()
+                self.node.replication.on_started()
             self.log.notice("Ready to accept connections")
             task_status.started(self.ports)
 

@@ -110,7 +110,10 @@ class ReplicaLink:
     def reploff(self) -> int:
         if self.applier is not None:
             return self.applier.applied
-        return self.cached[1] if self.cached else 1
+        if self.cached:
+            return self.cached[1]
+        restored = self.repl.position.restored if self.repl.position is not None else None
+        return restored if restored is not None else 1
 
     @property
     def stream_db_known(self) -> bool:
@@ -213,6 +216,7 @@ class ReplicaLink:
             node.log.role = "M"
         repl.master.sync_listening()
         repl.mastership.on_promoted()
+        repl.position.forget()
 
     def cache_myself(self, db: int):
         """Our own replication ID and offset, as the history a master may let us continue."""
@@ -410,6 +414,7 @@ class ReplicaLink:
         node, repl = self.node, self.repl
         self._attach_to_new_master()
         self._log("MASTER <-> REPLICA sync: Loading DB in memory")
+        repl.position.synced()
         persistence = node.persistence
         zsets = persistence.snapshots.zset_factory() if persistence is not None else None
         databases = len(node.keyspace.dbs)
@@ -496,6 +501,7 @@ class ReplicaLink:
                 self.last_io = self.repl.now()
                 self.master_client.last_interaction = time.time()
                 self.applier.feed(data)
+                self.repl.position.after_apply(self.applier.applied)
 
     async def _ack_loop(self, conn):
         """REPLCONF ACK every second, and at once when a GETACK asked for one."""
@@ -509,6 +515,7 @@ class ReplicaLink:
             if applier is None:
                 return
             offset = self._ack_at if self._ack_at is not None else applier.applied
+            offset = self.repl.position.ack_offset(offset)  # never beyond what is on disk
             self._ack_at = None
             await conn.send("REPLCONF", "ACK", str(offset))
 

@@ -13,6 +13,7 @@ from .master import Master
 from .replica import ReplicaLink
 from .state import ReplicationState
 from .mastership import Mastership
+from .position import DurablePosition
 from .synchronous import SynchronousReplicas
 
 _TICK = 0.1  # pending snapshots are started on this beat; the rest runs once a second
@@ -24,6 +25,7 @@ def attach(node, open_stream=None) -> ReplicationState:
     state.master = Master(state)
     state.synchronous = SynchronousReplicas(state)
     state.mastership = Mastership(state)
+    state.position = DurablePosition(state)
     node.shutdown_hooks = getattr(node, "shutdown_hooks", []) + [state.mastership.on_shutdown]
     state.link = ReplicaLink(state, open_stream)
     state.run = _Service(state).run

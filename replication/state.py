@@ -100,6 +100,7 @@ class ReplicationState:
         self.link = None  # replication.replica.ReplicaLink
         self.synchronous = None  # replication.synchronous.SynchronousReplicas
         self.mastership = None  # replication.mastership.Mastership
+        self.position = None  # replication.position.DurablePosition
         self.loaded_history = None  # (replid, offset) of the snapshot loaded at start, if it named one
         self.run = None  # the service coroutine (replication.service), started with the server
 
@@ -177,6 +178,13 @@ class ReplicationState:
         else:
             return {}
         return {"repl-stream-db": str(db), "repl-id": self.replid, "repl-offset": str(self.master_repl_offset)}
+
+    def on_started(self):
+        """The dataset is loaded, serving starts: a master checks it is still one, a replica
+        takes back the position its AOF holds (synchronous replication)."""
+        self.mastership.on_start()
+        if self.node.role != "master":
+            self.position.restore()
 
     def on_rdb_loaded(self, aux: dict):
         """Restarted from a snapshot that names its replication history: take it back, so that

@@ -26,9 +26,7 @@ CASES["isolate_master_with_replica_early_heal"] = ("isolate_master_with_replica"
 # Durable-mode drills that lose acknowledged writes because a piece is missing outside the
 # tests; the drill is xfail for that loss only (any other failure still fails). Remove an entry
 # once its piece lands.
-MISSING = {
-    "kill_master_and_leading_replica": "a replica restarted from its AOF holds its acknowledged writes but reports replication offset 0 (no repl-id/offset survives an AOF restart), so the leader promotes the lagging replica",
-}
+MISSING = {}
 
 
 class AcknowledgedWritesLost(AssertionError):

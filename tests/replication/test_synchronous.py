@@ -153,3 +153,26 @@ def test_a_clean_restart_from_its_snapshot_is_confirmed(nodes):
     wait_linked(replica)
     wait_until(lambda: _writes(master.client()), 10, "writes to be acknowledged after a clean restart")
     assert master.info("stats")["sync_full"] == 0
+
+
+def test_a_replica_restarted_from_its_aof_reports_the_position_it_holds(nodes):
+    """With the AOF on, a replica claims (ACK, INFO, FENCE) only what is on its disk, and after
+    a crash still reports it, so a failover leader comparing offsets does not pass it over."""
+    args = ("--synchronous-replicas", 1, "--synchronous-replicas-timeout", 1000, "--appendonly", "yes", "--appendfsync", "always")
+    master = nodes("triokv", *args, name="master")
+    replica = nodes("triokv", *args, replica_of=master, name="replica")
+    wait_linked(replica)
+    wait_until(lambda: master.info()["slave0"]["state"] == "online", 10, "the replica to be online")
+    m = master.client()
+    for i in range(100):
+        assert m.rpush("log", i)
+    acked = master.info()["master_repl_offset"]
+    master.kill9()
+    replica.kill9()
+    replica.start()
+    r = replica.client()
+    assert r.llen("log") == 100
+    assert "Restored the replication position" in replica.log_text()
+    # At least the offset of the last acknowledged write (a GETACK may follow it in the stream).
+    assert r.info("replication")["slave_repl_offset"] >= acked - 40
+    assert r.execute_command("FENCE", 1, 1000) == r.info("replication")["slave_repl_offset"]
