@@ -357,8 +357,8 @@ def read_redis_conf(text: str, filename: str):
         yield parts[0], parts[1:], where
 
 
-def read_yaml(text: str, filename: str):
-    """Yield (name, args, where) from a YAML mapping of directive to value."""
+def yaml_mapping(text: str, filename: str):
+    """Yield (name, value, where) from a YAML mapping, `where` naming the file and line."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -372,14 +372,24 @@ def read_yaml(text: str, filename: str):
     lines = text.splitlines()
     for name, value in data.items():
         lineno = next((i for i, l in enumerate(lines, 1) if l.lstrip().startswith(str(name) + ":")), 0)
-        where = "%s:%d: '%s'" % (filename, lineno, name)
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        elif value is None:
-            value = ""
-        elif isinstance(value, list):
-            value = " ".join(str(v) for v in value)
-        yield str(name), [str(value)], where
+        yield str(name), value, "%s:%d: '%s'" % (filename, lineno, name)
+
+
+def yaml_scalar(value) -> str:
+    """A YAML value as a directive's text: booleans as yes/no, lists as words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def read_yaml(text: str, filename: str):
+    """Yield (name, args, where) from a YAML mapping of directive to value."""
+    for name, value, where in yaml_mapping(text, filename):
+        yield name, [yaml_scalar(value)], where
 
 
 def parse_cli_overrides(args):

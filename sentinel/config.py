@@ -20,9 +20,8 @@ Any error raises node.config.ConfigError naming the file and line.
 
 import os
 
-import yaml
 
-from node.config import Config, ConfigError, apply_entry, parse_cli_overrides, read_config_file, read_redis_conf
+from node.config import Config, ConfigError, apply_entry, parse_cli_overrides, read_config_file, read_redis_conf, yaml_mapping, yaml_scalar
 
 from .instances import SENTINEL, SLAVE, SentinelError
 
@@ -75,24 +74,12 @@ def _take(config, name, args, where):
 
 def _read_yaml(text, filename):
     """(name, args, where) from a YAML mapping; `sentinel` may hold a list or a mapping."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError("invalid YAML: %s" % e, "%s%s" % (filename, ":%d" % (mark.line + 1) if mark else "")) from None
-    if data is None:
-        return
-    if not isinstance(data, dict):
-        raise ConfigError("a YAML config must be a mapping of directive to value", filename)
-    lines = text.splitlines()
-    for name, value in data.items():
-        lineno = next((i for i, line in enumerate(lines, 1) if line.lstrip().startswith(str(name) + ":")), 0)
-        where = "%s:%d: '%s'" % (filename, lineno, name)
-        if str(name).lower() == "sentinel":
+    for name, value, where in yaml_mapping(text, filename):
+        if name.lower() == "sentinel":
             for args in _yaml_sentinel_lines(value, where):
                 yield "sentinel", args, where
         else:
-            yield str(name), [_yaml_scalar(value)], where
+            yield name, [yaml_scalar(value)], where
 
 
 def _yaml_sentinel_lines(value, where):
@@ -102,19 +89,9 @@ def _yaml_sentinel_lines(value, where):
         out = []
         for sub, v in value.items():
             for one in v if isinstance(v, list) else [v]:
-                out.append([str(sub), *_yaml_scalar(one).split()])
+                out.append([str(sub), *yaml_scalar(one).split()])
         return out
     raise ConfigError("'sentinel' must hold a list of lines or a mapping", where)
-
-
-def _yaml_scalar(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    return str(value)
 
 
 # ---- applying the sentinel lines ---------------------------------------------------------
