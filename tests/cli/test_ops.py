@@ -56,10 +56,22 @@ def check_common(result, kind, cluster):
 
 def check_failover(result):
     t = result["timings"]
-    assert t["new_master"] == result["master_after"] != result["master_before"]
+    switches = [e["payload"].split() for e in result["events"] if e["event"] == "+switch-master"]
+    targets = ["%s:%s" % (p[3], p[4]) for p in switches]
+    assert t["new_master"] == targets[0] != result["master_before"]
+    if result["impl"] == "triokv" or len(set(targets)) == 1:
+        # One failover, as asked: a second one would be our sentinels' bug.
+        assert result["master_after"] == t["new_master"]
+    else:
+        # Real Redis Sentinel, on a loaded machine, sometimes fails over a second time (back to
+        # the restarted old master): the reference's behaviour, reported as it happened.
+        assert result["master_after"] == targets[-1]
     assert 0 <= t["sdown_s"] <= t["odown_s"] <= t["switch_master_s"] <= t["healthy_s"]
-    # The old master is back, following the new one.
-    assert result["target_role_after"] == "replica of %s (link up)" % result["master_after"]
+    if result["master_after"] != result["master_before"]:
+        # The old master is back, following the new one.
+        assert result["target_role_after"] == "replica of %s (link up)" % result["master_after"]
+    else:
+        assert result["target_role_after"].startswith("master")
     assert result["writes"]["failed"] > 0 and t["writes_resumed_s"] is not None
 
 
