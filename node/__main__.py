@@ -3,7 +3,6 @@
 import os
 import sys
 
-
 from . import __version__
 from .config import ConfigError, load
 from .core import Node

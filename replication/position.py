@@ -47,11 +47,7 @@ class DurablePosition:
         if not self.enabled or offset == self.recorded:
             return
         aof = self.node.persistence.aof
-        if aof.buf:
-            aof.flush(force_fsync=True)
-        elif aof.unsynced and aof.incr_fd is not None:
-            os.fsync(aof.incr_fd)
-            aof.unsynced = False
+        aof.flush(force_fsync=True)  # writes what is buffered, fsyncs what is not on disk yet
         if not aof.last_write_ok:
             return  # the AOF is not on disk: claim nothing more
         record = {"replid": self.state.replid, "offset": offset}

@@ -79,7 +79,6 @@ class ReplicaLink:
         self._laddr = ""
         self.stale_gate = False  # link down with replica-serve-stale-data no: only "stale" commands run
         self.fenced_until = 0.0  # FENCE: no link (and so no ACK) before this time, unless REPLICAOF
-        self.fence_epoch = -1
 
     # ---- what INFO and ROLE show -------------------------------------------------
 
@@ -112,7 +111,7 @@ class ReplicaLink:
             return self.applier.applied
         if self.cached:
             return self.cached[1]
-        restored = self.repl.position.restored if self.repl.position is not None else None
+        restored = self.repl.position.restored
         return restored if restored is not None else 1
 
     @property
@@ -160,7 +159,6 @@ class ReplicaLink:
     def fence(self, epoch: int, ms: int):
         """Stop following the master: a failover is choosing among the replicas by offset, and
         the old master must collect no acknowledgement meanwhile (replication.synchronous)."""
-        self.fence_epoch = max(self.fence_epoch, epoch)
         self.fenced_until = max(self.fenced_until, self.repl.now() + ms / 1000.0)
         self._log("Fenced by a failover (epoch %d) for %d ms: the link to MASTER %s:%d stays down" % (epoch, ms, self.host, self.port))
         self._stop_session()
@@ -175,7 +173,7 @@ class ReplicaLink:
 
     def set_master(self, host: str, port: int):
         """REPLICAOF host port."""
-        self.fenced_until = 0.0
+        self.unfence()
         self.repl.mastership.on_demoted()
         was_master = self.host is None
         self._stop_session()
@@ -194,7 +192,7 @@ class ReplicaLink:
 
     def unset_master(self):
         """REPLICAOF NO ONE: promotion. Our history stays valid under replid2 (PSYNC2)."""
-        self.fenced_until = 0.0
+        self.unfence()
         if self.host is None:
             self.repl.mastership.on_promoted()  # an unconfirmed master is confirmed
             return

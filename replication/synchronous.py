@@ -46,9 +46,6 @@ class SynchronousReplicas:
     def required(self) -> int:
         return self.config.values["synchronous-replicas"] if self.state.node.role == "master" else 0
 
-    def acked(self, offset) -> int:
-        return sum(1 for r in self.state.replicas if r.state == ONLINE and r.ack_off >= offset)
-
     def refusal(self):
         """The error for a write that cannot be acknowledged anyway, or None."""
         needed = self.required
@@ -75,7 +72,7 @@ class SynchronousReplicas:
         marks.clear()
 
     async def _acknowledged(self, offset, needed) -> bool:
-        if self.acked(offset) >= needed:
+        if self.state.master.acked(offset) >= needed:
             return True
         done = trio.Event()
         entry = (offset, needed, done)
@@ -96,7 +93,7 @@ class SynchronousReplicas:
         still = []
         for entry in self.waiters:
             offset, needed, done = entry
-            if self.acked(offset) >= needed:
+            if self.state.master.acked(offset) >= needed:
                 done.set()
             else:
                 still.append(entry)

@@ -83,11 +83,12 @@ def _replicaof(c, argv):
         raise CommandError("ERR Command is not valid when client is a replica.")
     port = _port(argv[2])
     host = argv[1].decode("utf-8", "replace")
-    if link.fenced and link.host is not None and link.host.lower() == host.lower() and link.port == port:
+    same_master = link.host is not None and link.host.lower() == host.lower() and link.port == port
+    if same_master and link.fenced:
         link.unfence()  # a failover given up: back to the same master, continuing where we were
         _log(c, "REPLICAOF %s:%d ends the failover fence (user request from '%s')" % (host, port, _who(c)))
         return OK
-    if link.host is not None and link.host.lower() == host.lower() and link.port == port:
+    if same_master:
         _log(c, "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.")
         return _ALREADY
     link.set_master(host, port)
@@ -113,7 +114,6 @@ def _log(c, text):
     log = c.node.log
     if log is not None:
         log.notice(text)
-
 
 
 @command("fence", 3, "admin noscript loading stale", group="server", since="7.0.15", summary="triokv: stop following and acknowledging the master until given one again (failover fencing)",
