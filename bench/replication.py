@@ -6,13 +6,17 @@
               attached (ratio with/without), and the master's own CPU time per
               request both ways (what the replicas cost the master itself, whatever
               the replicas and the benchmark take from a small machine)
-  lag         while redis-benchmark -P 16 loads the master, a probe writes a key on the
-              master every 20 ms and times until the replica serves it: p50/p99
+  lag         while redis-benchmark -P 16 loads the master for --lag-seconds, a probe
+              writes a key on the master every 20 ms and times until the replica
+              serves it: p50/p99
 
 Targets (issue 4): full sync within 5x of Redis, master throughput with two replicas at
 least 0.8x of its throughput with none, lag p99 below 100 ms.
 
-    python bench/replication.py [--keys 1000000] [--requests 400000] [--json out.json]
+    python bench/replication.py [--keys 1000000] [--requests 400000] [--rounds 3]
+                                [--lag-seconds 5] [--json out.json]
+
+Rounds alternate Redis and triokv; each figure is the median over the rounds.
 
 The master is pinned to CPU 0, replicas and redis-benchmark to CPU 1 (taskset).
 """
@@ -21,7 +25,6 @@ import argparse
 import json
 import statistics
 import subprocess
-import threading
 import time
 
 import redis
@@ -102,18 +105,21 @@ def throughput(kind, requests) -> dict:
             proc.stop()
 
 
-def lag(kind, requests) -> dict:
+def lag(kind, seconds) -> dict:
+    """The probe runs for `seconds` under a load that lasts as long, whatever the server's speed."""
     master = start(kind, 0)
     replica = start(kind, 1)
+    load = None
     try:
         replica.client.execute_command("REPLICAOF", "127.0.0.1", master.port)
         wait(lambda: linked(replica))
-        load = threading.Thread(target=benchmark, args=(master.port, requests))
-        load.start()
+        load = subprocess.Popen(["taskset", "-c", "1", "redis-benchmark", "-p", str(master.port), "-t", "set", "-P", "16", "-c", "50", "-n", "100000000", "-q"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # the load is up before the first probe
         samples = []
         probe, reader = redis.Redis(port=master.port), redis.Redis(port=replica.port)
-        i = 0
-        while load.is_alive():
+        i, end = 0, time.time() + seconds
+        while time.time() < end:
             key = "probe:%d" % i
             began = time.perf_counter()
             probe.set(key, 1)
@@ -122,27 +128,43 @@ def lag(kind, requests) -> dict:
             samples.append((time.perf_counter() - began) * 1000)
             i += 1
             time.sleep(0.02)
-        load.join()
         samples.sort()
-        return {"samples": len(samples), "p50_ms": statistics.median(samples), "p99_ms": samples[int(len(samples) * 0.99) - 1] if samples else 0.0}
+        return {"samples": len(samples), "p50_ms": statistics.median(samples), "p99_ms": samples[max(int(len(samples) * 0.99) - 1, 0)]}
     finally:
+        if load is not None:
+            load.kill()
+            load.wait(10)
         replica.stop()
         master.stop()
+
+
+def median_of(runs: list) -> dict:
+    """Per field, the median over the rounds (each round's figures are kept beside it)."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=400_000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    parser.add_argument("--lag-seconds", type=float, default=5.0)
     parser.add_argument("--json")
     args = parser.parse_args()
-    results = {}
-    for kind in ("redis", "triokv"):
-        results[kind] = {"sync_seconds": full_sync(kind, args.keys), "throughput": throughput(kind, args.requests), "lag": lag(kind, args.requests)}
-        print(kind, json.dumps(results[kind], indent=1))
+    kinds = ("redis", "triokv")
+    runs = {kind: {"sync_seconds": [], "throughput": [], "lag": []} for kind in kinds}
+    for _ in range(args.rounds):
+        for kind in kinds:
+            runs[kind]["sync_seconds"].append(full_sync(kind, args.keys))
+            runs[kind]["throughput"].append(throughput(kind, args.requests))
+            runs[kind]["lag"].append(lag(kind, args.lag_seconds))
+            print(kind, json.dumps({name: values[-1] for name, values in runs[kind].items()}), flush=True)
+    results = {kind: {"sync_seconds": statistics.median(runs[kind]["sync_seconds"]), "throughput": median_of(runs[kind]["throughput"]),
+                      "lag": median_of(runs[kind]["lag"]), "rounds": runs[kind]} for kind in kinds}
     r, t = results["redis"], results["triokv"]
+    print("medians of %d rounds" % args.rounds)
     print("full sync of %d keys: Redis %.2fs, triokv %.2fs (%.2fx; target <= 5x)" % (args.keys, r["sync_seconds"], t["sync_seconds"], t["sync_seconds"] / r["sync_seconds"]))
-    for kind in ("redis", "triokv"):
+    for kind in kinds:
         tp = results[kind]["throughput"]
         print("%s master SET -P 16: %.0f/s alone, %.0f/s with 2 replicas (%.2fx); per master CPU-second %.0f vs %.0f (%.2fx); target >= 0.8x"
               % (kind, tp["alone"], tp["with_2"], tp["ratio"], tp["cpu_alone"], tp["cpu_with_2"], tp["cpu_ratio"]))

@@ -150,7 +150,9 @@ class Node:
         if c.multi is not None or not c.authenticated or c.kind == "pubsub":
             if not self._check_client_state(c, cmd, argv):
                 return
-        if cmd.is_write and self.write_checks:
+        if cmd.is_write and self.write_checks and (c.kind != "master" or self.config.values["maxmemory"]):
+            # Our master's stream is obeyed (Redis's mustObeyClient): no READONLY, no
+            # min-replicas rules (a replica has none); only maxmemory can still apply.
             refusal = self.refuse_write(c, cmd)
             if refusal:
                 self._reply_error(c, refusal, cmd)
@@ -209,6 +211,7 @@ class Node:
         Kept as a plain attribute so the write hot path pays one attribute read."""
         replication = self.replication
         self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or (replication is not None and replication.checks_writes)
+        self.sync_writes = self._role == "master" and bool(self.config.values["synchronous-replicas"])
 
     def _run_with_reply_mode(self, c, argv):
         """CLIENT REPLY OFF/SKIP: run the command, then drop its reply (Redis's rules).
@@ -279,7 +282,7 @@ class Node:
             # Inside EXEC, blocked clients are served after the whole transaction.
             if keyspace.ready_keys and not c.in_exec:
                 self.serve_blocked()
-            if c.woff > c.sync_held and not c.in_exec and self._role == "master" and self.config.values["synchronous-replicas"]:
+            if self.sync_writes and c.woff > c.sync_held and not c.in_exec:
                 # Synchronous replication: this reply waits for the replicas' ACKs (replication.synchronous).
                 c.sync_held = c.woff
                 c.sync_marks.append(len(c.out) - 1)
@@ -333,17 +336,23 @@ class Node:
 
     def refuse_write(self, c, cmd):
         """Why a write must be refused now (READONLY, OOM, ...), or None."""
-        if self.role == "slave" and self.config.values["replica-read-only"] and c.kind != "master":
+        replica = self._role == "slave"
+        if replica and self.config.values["replica-read-only"] and c.kind != "master":
             return READONLY
         if cmd.denyoom and self.config.values["maxmemory"] and self.eviction is not None:
             if not self.eviction.make_room():
                 return OOM
-        if self.replication is not None:
+        if self.replication is not None and not replica:  # its rules are a master's
             return self.replication.refuse_write(c, cmd)
         return None
 
     def propagate(self, c, argv):
         argvs = c.propagate_as
+        if argvs is None and self.exec_ops is None:  # the usual write: sent as it came
+            dbnum = c.dbnum
+            for listener in self.propagate_listeners:
+                listener(dbnum, argv)
+            return
         if argvs is not None:
             c.propagate_as = None
         else:
