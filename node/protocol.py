@@ -28,6 +28,8 @@ import re
 
 import hiredis
 
+from .resp import encode_command
+
 MAX_INLINE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MAX_MULTIBULK = 2**31 - 1  # INT_MAX
 # hiredis preallocates a list of the announced size: larger counts go to the Python
@@ -109,7 +111,7 @@ class RequestReader:
         except hiredis.ProtocolError:
             return self._recover(requests, None)
         self._lines_expected += lines
-        if requests and _ends_with(data, _canonical(requests[-1])):
+        if requests and _ends_with(data, encode_command(requests[-1])):
             if self._lines_seen != self._lines_expected:
                 # A line too many or too few: a payload holding newlines, or an element
                 # hiredis read as a bulk that Redis would refuse (`+x`). Let Redis's rules judge.
@@ -223,14 +225,6 @@ class RequestReader:
         return bool(self._slow)
 
 
-def _canonical(request) -> bytes:
-    """The encoding a chunk ends with when it ends right after this request."""
-    parts = [b"*%d\r\n" % len(request)]
-    for arg in request:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)
-
-
 def _ends_with(data: bytes, encoded: bytes) -> bool:
     """Whether a chunk ends right after a request (which may have begun in earlier chunks)."""
     if len(encoded) <= len(data):
@@ -242,7 +236,7 @@ def _partial_start(data: bytes, requests) -> int:
     """Where the unfinished request in a chunk starts (0 if it began in an earlier chunk)."""
     if not requests:
         return 0
-    encoded = _canonical(requests[-1])
+    encoded = encode_command(requests[-1])
     pos = data.rfind(encoded)
     return pos + len(encoded) if pos >= 0 else 0
 

@@ -47,6 +47,19 @@ class Pairs(list):
     __slots__ = ()
 
 
+def encode_command(argv) -> bytes:
+    """A command as a multibulk of bulk strings (argv: bytes), as clients send it and as the
+    AOF and the replication stream carry it."""
+    n = len(argv)
+    if n == 3:  # the usual write (SET k v, SADD k m, DEL k1 k2...): one format, no join
+        a, b, c = argv
+        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
+    if n == 2:
+        a, b = argv
+        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
+    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+
+
 def simple(text: str) -> Raw:
     return Raw(b"+" + text.encode() + b"\r\n")
 

@@ -20,7 +20,7 @@ so its sub-replicas and its backlog share its master's offsets and ID.
 import trio
 
 from node.errors import CommandError, NOT_INTEGER, SYNTAX
-from node.resp import OK, Raw
+from node.resp import OK, Raw, encode_command
 from node.session import Block
 
 from . import psync
@@ -32,17 +32,6 @@ _PING = b"*1\r\n$4\r\nPING\r\n"
 _GETACK = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"
 _SELECT = [b"*2\r\n$6\r\nSELECT\r\n$1\r\n%d\r\n" % i for i in range(10)]
 _NET_HOST_STR_LEN = 256
-
-
-def encode_command(argv) -> bytes:
-    n = len(argv)
-    if n == 3:  # the usual write (SET k v, SADD k m, DEL k1 k2...): one format, no join
-        a, b, c = argv
-        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
-    if n == 2:
-        a, b = argv
-        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
-    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
 
 
 def select_command(dbnum: int) -> bytes:

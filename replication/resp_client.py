@@ -16,6 +16,8 @@ fed, and cannot give back the bytes past its last reply.
 import hiredis
 import trio
 
+from node.resp import encode_command as encode_bytes_command
+
 READ_SIZE = 64 * 1024
 
 
@@ -161,9 +163,5 @@ class _Deadline:
 
 
 def encode_command(args) -> bytes:
-    parts = []
-    for arg in args:
-        if not isinstance(arg, bytes):
-            arg = str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"*%d\r\n" % len(parts) + b"".join(parts)
+    """A command from str, int or bytes arguments."""
+    return encode_bytes_command([arg if isinstance(arg, bytes) else str(arg).encode() for arg in args])

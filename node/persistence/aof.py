@@ -35,6 +35,7 @@ import os
 import re
 import time
 
+from ..resp import encode_command
 from . import rdb
 from .files import fsync_dir, write_all, write_atomically
 
@@ -47,13 +48,6 @@ class AOFTruncated(Exception):
     def __init__(self, offset):
         super().__init__(offset)
         self.offset = offset
-
-
-def encode_command(argv) -> bytes:
-    parts = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)
 
 
 def parse_commands(data: bytes, start: int = 0):
