@@ -8,7 +8,7 @@ from .config import ConfigError, load
 from .core import Node
 from .log import Log
 from .persistence.manager import Persistence
-from .process import enter_dir, serve
+from .process import enter_dir, informational, serve
 from .server import Server
 
 USAGE = """Usage: triokv-node [/path/to/redis.conf|config.yaml] [--directive value ...]
@@ -46,11 +46,7 @@ def parse_argv(argv):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    if argv and argv[0] in ("-v", "--version"):
-        print("triokv-node v=%s (Redis 7.0.15 compatible)" % __version__)
+    if informational(argv, USAGE, "triokv-node", __version__):
         return 0
     if "--sentinel" in argv:
         argv.remove("--sentinel")

@@ -103,19 +103,8 @@ def _directive_of(line: str):
 
 
 def _rewrite_conf(config, text):
-    lines = text.split("\n") if text else []
-    state = _State()
-    for raw in lines:
-        line = raw.strip("\r\n\t ")
-        name = _directive_of(line)
-        if name is None:
-            if line == SIGNATURE:
-                state.signed = True
-            state.lines.append(line)
-        elif name == "":
-            state.lines.append("# ??? " + line)
-        else:
-            state.add(name, line)
+    state = RewriteState()
+    state.read(text.split("\n") if text else [], _directive_of)
     for name in DIRECTIVES:
         for value, quoted, forced in directive_entries(config, name):
             state.put(name, "%s %s" % (name, quote(value) if quoted else value), forced)
@@ -123,7 +112,7 @@ def _rewrite_conf(config, text):
     return state.content()
 
 
-class _State:
+class RewriteState:
     """Redis's rewriteConfigState: the file's lines and where each directive's lines are."""
 
     def __init__(self):
@@ -131,6 +120,21 @@ class _State:
         self.where = {}  # directive -> indexes of its lines not yet reused
         self.done = set()
         self.signed = False
+
+    def read(self, lines, kind_of):
+        """Take in the file's lines. kind_of(line) names the directive a line sets; None
+        keeps the line as it is (comments, blanks), "" one that cannot be read (commented out)."""
+        for raw in lines:
+            line = raw.strip("\r\n\t ")
+            name = kind_of(line)
+            if name is None:
+                if line == SIGNATURE:
+                    self.signed = True
+                self.lines.append(line)
+            elif name == "":
+                self.lines.append("# ??? " + line)
+            else:
+                self.add(name, line)
 
     def add(self, name, line):
         self.where.setdefault(name, []).append(len(self.lines))
@@ -178,7 +182,7 @@ def _yaml_value(config, name, entries) -> str:
 
 def _rewrite_yaml(config, text):
     lines = text.split("\n") if text else []
-    state = _State()
+    state = RewriteState()
     current = None  # the directive whose indented continuation lines follow
     for raw in lines:
         line = raw.rstrip("\r")

@@ -6,6 +6,17 @@ import os
 import trio
 
 
+def informational(argv, usage: str, program: str, version: str) -> bool:
+    """-h/--help or -v/--version as the first argument: printed, and the process is done."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(usage)
+        return True
+    if argv and argv[0] in ("-v", "--version"):
+        print("%s v=%s (Redis 7.0.15 compatible)" % (program, version))
+        return True
+    return False
+
+
 def enter_dir(config, log) -> bool:
     """chdir to `dir` (created if missing), as Redis does; False when impossible (logged)."""
     try:

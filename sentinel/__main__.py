@@ -9,7 +9,7 @@ from node import __version__
 from node.__main__ import config_fail, parse_argv
 from node.config import ConfigError
 from node.log import Log
-from node.process import enter_dir, serve
+from node.process import enter_dir, informational, serve
 
 from . import config as sentinel_config
 from .server import build
@@ -27,11 +27,7 @@ Examples:
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(USAGE)
-        return 0
-    if argv and argv[0] in ("-v", "--version"):
-        print("triokv-sentinel v=%s (Redis 7.0.15 compatible)" % __version__)
+    if informational(argv, USAGE, "triokv-sentinel", __version__):
         return 0
     path, overrides = parse_argv(argv)
     if not path:

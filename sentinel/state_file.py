@@ -15,7 +15,7 @@ Both write a temporary file, fsync it, rename it over the old one, fsync the dir
 import os
 
 from node.config import ConfigError, split_line
-from node.config_rewrite import SIGNATURE, _State as RewriteState  # Redis's rewrite algorithm, shared with CONFIG REWRITE
+from node.config_rewrite import RewriteState  # Redis's rewrite algorithm, shared with CONFIG REWRITE
 from node.persistence.files import write_atomically
 from node.reprs import sds_repr
 
@@ -106,15 +106,7 @@ def rewrite_conf(text: str, lines) -> str:
     state = _SentinelRewrite()
     if text.endswith("\n"):
         text = text[:-1]  # the last line's end, not an empty line after it
-    for raw in (text.split("\n") if text else []):
-        line = raw.strip("\r\n\t ")
-        kind = _sentinel_kind(line)
-        if kind is None:
-            if line == SIGNATURE:
-                state.signed = True
-            state.lines.append(line)
-        else:
-            state.add(kind, line)
+    state.read(text.split("\n") if text else [], _sentinel_kind)
     for kind, line in lines:
         state.put(kind, line, True)
     state.done.update(_KINDS_ALWAYS_REWRITTEN)
@@ -132,6 +124,8 @@ def _sentinel_kind(line: str):
     if len(parts) < 2 or parts[0].lower() != "sentinel":
         return None
     kind = parts[1].lower()
+    if not kind:
+        return None  # `sentinel ""`: no kind of ours, kept as it is
     return "known-replica" if kind == "known-slave" else kind
 
 
