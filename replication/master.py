@@ -87,9 +87,6 @@ class Master:
         if dbnum != state.stream_db:
             state.stream_db = dbnum
             data = select_command(dbnum) + encode_command(argv)
-        elif len(argv) == 3:  # encode_command's usual case, inline: this runs for every write
-            a, b, c = argv
-            data = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
         else:
             data = encode_command(argv)
         state.master_repl_offset += len(data)

@@ -21,6 +21,7 @@ from node.resp import NULL_ARRAY, OK, Raw, simple
 
 from . import election, failover, hello, settings_api
 from .events import WARNING, announced
+from .settings_api import as_text as _text
 from .instances import FAILOVER_IN_PROGRESS, FORCE_FAILOVER, HELLO_CHANNEL, MASTER, O_DOWN, S_DOWN, SENTINEL, SLAVE, STATE_NAMES, SentinelError, flags_text
 
 REGISTRY = {}
@@ -38,10 +39,6 @@ def build_table() -> CommandTable:
 
 def _sentinel(c):
     return c.node.sentinel
-
-
-def _text(arg: bytes) -> str:
-    return arg.decode("utf-8", "replace")
 
 
 def _master(c, name: bytes):

@@ -12,13 +12,14 @@ from .events import WARNING
 from .instances import DEBUG_PARAMS
 
 
-def _text(arg) -> str:
+def as_text(arg) -> str:
+    """An argument as text (bytes from a client, str from a config file)."""
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else arg
 
 
 def _positive(raw, allow_zero=False):
     """Redis's getLongLongFromObject with a > 0 (or >= 0) check; None when invalid."""
-    text = _text(raw)
+    text = as_text(raw)
     try:
         value = int(text)
     except ValueError:
@@ -38,16 +39,16 @@ def set_master_options(s, master, args):
     j = 0
     try:
         while j < len(args):
-            option = _text(args[j]).lower()
+            option = as_text(args[j]).lower()
             more = len(args) - 1 - j
             setter = _MASTER_OPTIONS.get(option)
             width = 2 if option == "rename-command" else 1
             if setter is None or more < width:
-                raise CommandError("ERR Unknown option or number of arguments for SENTINEL SET '%s'" % _text(args[j]))
+                raise CommandError("ERR Unknown option or number of arguments for SENTINEL SET '%s'" % as_text(args[j]))
             values = args[j + 1 : j + 1 + width]
-            shown = setter(s, master, _text(args[j]), values)
+            shown = setter(s, master, as_text(args[j]), values)
             changes += 1
-            s.event(WARNING, "+set", master, "%@ %s %s", _text(args[j]), shown)
+            s.event(WARNING, "+set", master, "%@ %s %s", as_text(args[j]), shown)
             j += 1 + width
     finally:
         if changes:
@@ -56,7 +57,7 @@ def set_master_options(s, master, args):
 
 
 def _bad(value, option):
-    return CommandError("ERR Invalid argument '%s' for SENTINEL SET '%s'" % (_text(value), option))
+    return CommandError("ERR Invalid argument '%s' for SENTINEL SET '%s'" % (as_text(value), option))
 
 
 def _set_period(attr, allow_zero=False):
@@ -68,7 +69,7 @@ def _set_period(attr, allow_zero=False):
         if attr == "down_after_period":
             for ri in master.instances():
                 ri.down_after_period = value
-        return _text(values[0])
+        return as_text(values[0])
 
     return setter
 
@@ -77,7 +78,7 @@ def _set_script(attr, what):
     def setter(s, master, option, values):
         if s.settings.deny_scripts_reconfig:
             raise CommandError("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration")
-        path = _text(values[0])
+        path = as_text(values[0])
         if path and not os.access(path, os.X_OK):
             raise CommandError("ERR %s seems non existing or non executable" % what)
         setattr(master, attr, path)
@@ -88,16 +89,16 @@ def _set_script(attr, what):
 
 def _set_auth(attr, redacted):
     def setter(s, master, option, values):
-        setattr(master, attr, _text(values[0]))
+        setattr(master, attr, as_text(values[0]))
         for ri in [master, *master.slaves.values()]:
             monitor.close_link(ri)  # reconnect with the new credentials
-        return "******" if redacted else _text(values[0])
+        return "******" if redacted else as_text(values[0])
 
     return setter
 
 
 def _set_rename(s, master, option, values):
-    old, new = _text(values[0]), _text(values[1])
+    old, new = as_text(values[0]), as_text(values[1])
     if not old or not new:
         raise _bad(values[0] if new else values[1], option)
     master.renamed_commands.pop(old.lower(), None)
@@ -182,13 +183,13 @@ def debug(s, args):
     by_name = {name: attr for name, attr, _ in DEBUG_PARAMS}
     j = 0
     while j < len(args):
-        option = _text(args[j])
+        option = as_text(args[j])
         attr = by_name.get(option.lower())
         if attr is None or j + 1 >= len(args):
             raise CommandError("ERR Unknown option or number of arguments for SENTINEL DEBUG '%s'" % option)
         value = _positive(args[j + 1])
         if value is None:
-            raise CommandError("ERR Invalid argument '%s' for SENTINEL DEBUG '%s'" % (_text(args[j + 1]), option))
+            raise CommandError("ERR Invalid argument '%s' for SENTINEL DEBUG '%s'" % (as_text(args[j + 1]), option))
         setattr(settings, attr, value)
         j += 2
     return OK
