@@ -41,27 +41,34 @@ class Plan:
         time.sleep(seconds)
 
 
+def _cut_from_rest(c, side):
+    c.note("partition %s | rest" % side)
+    c.net.partition(side, c.net.others(*side))
+
+
+def _heal(c):
+    c.net.heal()
+    c.note("heal")
+
+
 def isolate_master(c, roles, plan: Plan):
     master = roles["master"]
     c.note("isolate %s" % master)
     c.net.isolate(master)
     plan.sleep(plan.fault)
-    c.net.heal()
-    c.note("heal")
+    _heal(c)
 
 
 def isolate_master_with_replica(c, roles, plan: Plan):
     master, (kept, *_) = roles["master"], plan.rng.sample(roles["replicas"], 2)
     minority = [master, kept, CLIENT]
     marks = c.log_sizes(SENTINELS)
-    c.note("partition %s | rest" % minority)
-    c.net.partition(minority, c.net.others(*minority))
+    _cut_from_rest(c, minority)
     if plan.heal_on is None:
         plan.sleep(plan.fault)
     else:
         c.note("a sentinel logged %r" % c.wait_log(marks, plan.heal_on, plan.fault))
-    c.net.heal()
-    c.note("heal")
+    _heal(c)
 
 
 def isolate_master_from_sentinels(c, roles, plan: Plan):
@@ -69,8 +76,7 @@ def isolate_master_from_sentinels(c, roles, plan: Plan):
     c.note("partition %s | sentinels" % master)
     c.net.partition([master], list(SENTINELS))
     plan.sleep(plan.fault)
-    c.net.heal()
-    c.note("heal")
+    _heal(c)
 
 
 def kill_master(c, roles, plan: Plan):
@@ -101,8 +107,7 @@ def kill_master_and_leading_replica(c, roles, plan: Plan):
     c.note("kill -9 %s and %s" % (master, ahead))
     c.net.kill(master)
     c.net.kill(ahead)
-    c.net.heal()
-    c.note("heal")
+    _heal(c)
     plan.sleep(plan.fault)
     for host in plan.rng.sample([master, ahead], 2):
         c.restart(host)
@@ -112,21 +117,17 @@ def flapping_partition(c, roles, plan: Plan):
     master = roles["master"]
     side = [master, CLIENT]
     for _ in range(plan.flaps):
-        c.note("partition %s | rest" % side)
-        c.net.partition(side, c.net.others(*side))
+        _cut_from_rest(c, side)
         plan.sleep(plan.flap_cut)
-        c.net.heal()
-        c.note("heal")
+        _heal(c)
         plan.sleep(plan.flap_heal)
 
 
 def sentinel_majority_cut(c, roles, plan: Plan):
     cut = sorted(plan.rng.sample(list(SENTINELS), 2))
-    c.note("partition %s | rest" % cut)
-    c.net.partition(cut, c.net.others(*cut))
+    _cut_from_rest(c, cut)
     plan.sleep(plan.fault)
-    c.net.heal()
-    c.note("heal")
+    _heal(c)
 
 
 def pause_master(c, roles, plan: Plan):

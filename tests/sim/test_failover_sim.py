@@ -19,6 +19,13 @@ def leaders_by_epoch(group):
     return out
 
 
+async def failed_over(group, *also_old, deadline=30):
+    """Until the sentinels agree on a master other than the first one (and also_old) and the
+    group has settled."""
+    old = (None, ("10.0.0.1", 6379), *also_old)
+    await until(lambda: group.agreed_master() not in old and group.settled(), deadline)
+
+
 async def test_master_killed_fails_over(autojump_clock):
     async with trio.open_nursery() as nursery:
         group = Group(nursery, seed=1)
@@ -28,7 +35,7 @@ async def test_master_killed_fails_over(autojump_clock):
         await until(lambda: all(n.run("GET", "before") == b"$4\r\nkill\r\n" for n in group.nodes[1:]))
         killed_at = trio.current_time()
         old.kill()
-        await until(lambda: group.agreed_master() not in (None, ("10.0.0.1", 6379)) and group.settled(), 30)
+        await failed_over(group)
         took = trio.current_time() - killed_at
         new = group.node_at(group.agreed_master())
         assert new.run("GET", "before") == b"$4\r\nkill\r\n"
@@ -122,7 +129,7 @@ async def test_failover_with_passwords_everywhere(autojump_clock):
         group = Group(nursery, seed=8, password="s3cret")
         await group.start()
         group.nodes[0].kill()
-        await until(lambda: group.agreed_master() not in (None, ("10.0.0.1", 6379)) and group.settled(), 30)
+        await failed_over(group)
         leaders = leaders_by_epoch(group)
         assert sum(len(who) for who in leaders.values()) == 1
         nursery.cancel_scope.cancel()
@@ -133,7 +140,7 @@ async def test_priority_zero_replica_never_chosen(autojump_clock):
         group = Group(nursery, seed=5, priorities=(100, 0, 100))
         await group.start()
         group.nodes[0].kill()
-        await until(lambda: group.agreed_master() not in (None, ("10.0.0.1", 6379)) and group.settled(), 30)
+        await failed_over(group)
         assert group.agreed_master() == ("10.0.0.3", 6379)
         nursery.cancel_scope.cancel()
 
@@ -143,12 +150,12 @@ async def test_two_failovers_in_a_row(autojump_clock):
         group = Group(nursery, seed=6)
         await group.start()
         group.nodes[0].kill()
-        await until(lambda: group.agreed_master() not in (None, ("10.0.0.1", 6379)) and group.settled(), 30)
+        await failed_over(group)
         first = group.node_at(group.agreed_master())
         epoch1 = group.sentinels[0].sentinel.masters["mymaster"].config_epoch
         await until(lambda: all(len(s.sentinel.masters["mymaster"].slaves) == 2 for s in group.sentinels), 10)
         first.kill()
-        await until(lambda: group.agreed_master() not in (None, (first.host, first.port), ("10.0.0.1", 6379)) and group.settled(), 40)
+        await failed_over(group, (first.host, first.port), deadline=40)
         epoch2 = group.sentinels[0].sentinel.masters["mymaster"].config_epoch
         assert epoch2 > epoch1
         for s in group.sentinels:
@@ -185,7 +192,7 @@ async def test_manual_failover_loses_no_write(autojump_clock):
         leader = group.sentinels[0]
         reply = _sentinel_command(leader, "SENTINEL", "FAILOVER", "mymaster")
         assert reply == b"+OK\r\n", reply
-        await until(lambda: group.agreed_master() not in (None, ("10.0.0.1", 6379)) and group.settled(), 30)
+        await failed_over(group)
         await trio.sleep(1)
         stop.set()
         new = group.node_at(group.agreed_master())

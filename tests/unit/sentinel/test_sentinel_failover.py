@@ -36,6 +36,13 @@ def _vote(master, epoch, runid):
         si.leader, si.leader_epoch = runid, epoch
 
 
+def _start_with_our_votes(s, master):
+    """ODOWN, a failover started in epoch 1, and the other sentinels voted for us."""
+    _odown(s, master)
+    failover.start(s, master)
+    _vote(master, 1, s.settings.myid)
+
+
 def test_start_failover_new_epoch_and_try():
     s, master = make_sentinel()
     _odown(s, master)
@@ -67,9 +74,7 @@ def test_full_failover_sequence():
     master.parallel_syncs = 1
     r1, r2, r3 = master.slaves.values()
     r2.slave_repl_offset = 500  # the most advanced replica
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)  # elected
     assert master.failover_state == STATE_SELECT_SLAVE
     failover.run_state_machine(s, master)
@@ -113,9 +118,7 @@ def test_no_good_replica_aborts():
     s, master = make_sentinel()
     for r in master.slaves.values():
         r.slave_priority = 0
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)
     failover.run_state_machine(s, master)
     assert master.failover_state == STATE_NONE and "-failover-abort-no-good-slave" in types(s)
@@ -124,9 +127,7 @@ def test_no_good_replica_aborts():
 def test_promotion_timeout_aborts_and_unmarks():
     clock = Clock()
     s, master = make_sentinel(clock)
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     for _ in range(3):
         failover.run_state_machine(s, master)
     promoted = master.promoted_slave
@@ -317,9 +318,7 @@ def test_synchronous_master_fences_and_promotes_the_greatest_final_offset():
     master.sync_replicas = 2
     r1, r2, r3 = master.slaves.values()
     r1.slave_priority = 1  # would win without fencing
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)
     failover.run_state_machine(s, master)
     assert [r.link.cc.names() for r in (r1, r2, r3)] == [["FENCE 1 5000"]] * 3
@@ -340,9 +339,7 @@ def test_synchronous_master_promotes_the_greatest_offset_even_if_flagged_down():
     master.sync_replicas = 1
     r1, r2 = master.slaves.values()
     r2.flags |= S_DOWN
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)
     failover.run_state_machine(s, master)
     r1.link.cc.reply_all(100)
@@ -354,9 +351,7 @@ def test_synchronous_master_promotes_the_greatest_offset_even_if_flagged_down():
     master.sync_replicas = 1
     r1, r2 = master.slaves.values()
     r2.slave_priority = 0
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)
     failover.run_state_machine(s, master)
     r1.link.cc.reply_all(100)
@@ -369,9 +364,7 @@ def test_synchronous_master_not_enough_fenced_aborts():
     clock = Clock()
     s, master = make_sentinel(clock, replicas=2)
     master.sync_replicas = 1
-    _odown(s, master)
-    failover.start(s, master)
-    _vote(master, 1, s.settings.myid)
+    _start_with_our_votes(s, master)
     failover.run_state_machine(s, master)
     failover.run_state_machine(s, master)
     next(iter(master.slaves.values())).link.cc.reply_all(100)  # one of the two needed
