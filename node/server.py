@@ -14,6 +14,7 @@ import traceback
 
 import trio
 
+from . import dispatch
 from .core import Node
 from .info import sample_metrics
 from .persistence.manager import StartupError
@@ -35,6 +36,7 @@ class Server:
             self.background.append(node.replication.run)
         self.stopping = False
         self.exit_code = 0
+        self.dispatcher = None  # serves idle socket connections (node.dispatch), once listening
 
     # ---- listening ---------------------------------------------------
 
@@ -49,6 +51,9 @@ class Server:
             self.ports = sorted({l.getsockname()[1] for l in self.listeners})
             for listener in self.listeners:
                 nursery.start_soon(self._accept_loop, listener)
+            if dispatch.available():
+                self.dispatcher = dispatch.Dispatcher(self.log)
+                nursery.start_soon(self.dispatcher.run)
             nursery.start_soon(self._cron)
             nursery.start_soon(self._signals)
             for task in self.background:
@@ -129,8 +134,9 @@ class Server:
                 await io.send(b"-ERR max number of clients reached\r\n")
                 return
             client = node.new_client(addr, laddr, fd)
+            dispatcher = self.dispatcher if io.__class__ is _SocketIO else None
             try:
-                await _Connection(self, client, io).run()
+                await _Connection(self, client, io, dispatcher).run()
             finally:
                 node.remove_client(client)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
@@ -202,11 +208,14 @@ class Server:
 class _Connection:
     """The read-run-write loop for one client."""
 
-    def __init__(self, server, client, io):
+    def __init__(self, server, client, io, dispatcher=None):
         self.server = server
         self.node = server.node
         self.client = client
         self.io = io
+        self.dispatcher = dispatcher  # serves this connection while it waits for its client
+        self.handed_back = None  # trio.Event the task waits on while the dispatcher serves it
+        self.resume = None  # what the dispatcher left to do when it handed the connection back
         self.sending = False
         self.push_event = trio.Event()
         self.flushed = None  # trio.Event for wait_flushed callers, set when the output drains
@@ -281,7 +290,14 @@ class _Connection:
         node, client, reader = self.node, self.client, self.reader
         stats = node.stats
         while not client.closing:
-            data = self.early_input.pop(0) if self.early_input else await self._receive()
+            if self.early_input:
+                data = self.early_input.pop(0)
+            elif self._can_delegate():
+                if not await self._delegate():
+                    return
+                continue
+            else:
+                data = await self._receive()
             if not data:
                 return
             stats["total_net_input_bytes"] += len(data)
@@ -289,24 +305,129 @@ class _Connection:
             client.query_buf = len(data)
             reader.authenticated = client.authenticated
             requests, failure = reader.feed(data)
+            await self._process(requests, failure)
+
+    async def _process(self, requests, failure):
+        """Run a batch of requests, then send the replies (the task's half of a round trip)."""
+        node, client, reader = self.node, self.client, self.reader
+        await self._run_batch(requests)
+        while reader.backlog and not client.closing and failure is None:
+            # Requests held back while the client was unauthenticated: limits may have changed.
+            reader.authenticated = client.authenticated
+            requests, failure = reader.feed(b"")
+            if not requests:
+                break
             await self._run_batch(requests)
-            while reader.backlog and not client.closing and failure is None:
-                # Requests held back while the client was unauthenticated: limits may have changed.
-                reader.authenticated = client.authenticated
-                requests, failure = reader.feed(b"")
-                if not requests:
-                    break
-                await self._run_batch(requests)
-            if failure is not None and not client.closing:
-                self._protocol_failure(failure)
-            if client.sync_marks:
-                await node.replication.synchronous.settle(client)
-            if client.out:
-                if node.persistence is not None:
-                    node.persistence.before_reply()
-                await self._flush()
-            if node.shutdown_requested is not None:
-                await self.server.shutdown()
+        if failure is not None and not client.closing:
+            self._protocol_failure(failure)
+        if client.sync_marks:
+            await node.replication.synchronous.settle(client)
+        if client.out:
+            if node.persistence is not None:
+                node.persistence.before_reply()
+            await self._flush()
+        if node.shutdown_requested is not None:
+            await self.server.shutdown()
+
+    # ---- served by the dispatcher while idle (node.dispatch) ------------
+
+    def _can_delegate(self) -> bool:
+        client = self.client
+        return (
+            self.dispatcher is not None
+            and client.blocked is None
+            and not client.sync_marks
+            and not self.reader.backlog
+            and (client.kind == "normal" or client.kind == "pubsub")
+        )
+
+    async def _delegate(self) -> bool:
+        """Let the dispatcher serve this connection until it hands it back; False at EOF."""
+        self.handed_back = trio.Event()
+        self.resume = None
+        self.dispatcher.add(self.io.fd, self)
+        try:
+            await self.handed_back.wait()
+        finally:
+            self.dispatcher.remove(self.io.fd)  # also when cancelled (CLIENT KILL, shutdown)
+        if self.resume is None:
+            return False
+        rest, failure, blocked = self.resume
+        self.resume = None
+        if blocked:
+            await self._wait_unblocked()  # perhaps served already, by a command run since
+        if self.client.closing:
+            rest = []
+        await self._process(rest, failure)
+        return True
+
+    def hand_back(self, resume):
+        """Dispatcher: the task takes over with resume = (requests left, protocol failure,
+        blocked by the last one), or None when the client has gone."""
+        self.dispatcher.remove(self.io.fd)
+        self.resume = resume
+        self.handed_back.set()
+
+    def serve_ready(self):
+        """Dispatcher: the socket is readable; serve the round trip synchronously."""
+        client = self.client
+        if client.closing:
+            self.hand_back(None)
+            return
+        data = self.io.recv_now()
+        if data is None:
+            return
+        if not data:
+            self.hand_back(None)
+            return
+        node = self.node
+        node.stats["total_net_input_bytes"] += len(data)
+        now = time.time()
+        client.last_interaction = now
+        client.query_buf = len(data)
+        reader = self.reader
+        reader.authenticated = client.authenticated
+        requests, failure = reader.feed(data)
+        resume = self._run_ready(requests, failure, now)
+        if resume is None and (failure is not None or reader.backlog or node.shutdown_requested is not None):
+            resume = ([], failure, False)
+        if resume is None and client.out and not self.sending:
+            if node.persistence is not None:
+                node.persistence.before_reply()
+            if not self._send_now():
+                resume = ([], None, False)
+        if resume is not None:
+            self.hand_back(resume)
+
+    def _run_ready(self, requests, failure, now):
+        """Run requests until one needs the task; then return what is left for it."""
+        node, client = self.node, self.client
+        execute = node.execute
+        for i, argv in enumerate(requests):
+            if node.pause_until > now:
+                return (requests[i:], failure, False)
+            execute(client, argv)
+            if client.blocked is not None or client.closing or client.sync_marks or client.kind == "replica":
+                return (requests[i + 1 :], failure, client.blocked is not None)
+        return None
+
+    def _send_now(self) -> bool:
+        """Send client.out without waiting; False if part of it is left for the task."""
+        client = self.client
+        out = client.out
+        data = b"".join(out) if len(out) > 1 else out[0]
+        out.clear()
+        client.out_bytes = 0
+        sent = self.io.send_now(data)
+        if sent is None:
+            client.closing = True
+            return False
+        self.node.stats["total_net_output_bytes"] += sent
+        if sent < len(data):
+            out.append(data[sent:])
+            client.out_bytes = len(data) - sent
+            return False
+        return True
 
     async def _run_batch(self, requests):
         node, client = self.node, self.client
@@ -350,20 +471,23 @@ class _Connection:
         disconnects stops waiting (and can no longer be served a popped element);
         anything it sends is kept for after the wait."""
         client = self.client
+        done = trio.Event()
+        # Set before any await: another client may serve this one while the output drains
+        # (or, for a connection the dispatcher handed back, before this task even ran).
+        client.unblock = done.set
+        timeout = client.blocked.timeout if client.blocked is not None else 0
         if client.sync_marks:
             await self.node.replication.synchronous.settle(client)
         if client.out:
             if self.node.persistence is not None:
                 self.node.persistence.before_reply()
             await self._flush()
-        done = trio.Event()
-        client.unblock = done.set
-        timeout = client.blocked.timeout
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._watch_while_blocked, done)
-            with trio.move_on_after(timeout if timeout > 0 else math.inf):
-                await done.wait()
-            nursery.cancel_scope.cancel()
+        if client.blocked is not None and not done.is_set():
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_while_blocked, done)
+                with trio.move_on_after(timeout if timeout > 0 else math.inf):
+                    await done.wait()
+                nursery.cancel_scope.cancel()
         client.unblock = None
         if client.blocked_reply is not None:
             client.out.append(client.blocked_reply)
@@ -449,10 +573,11 @@ class _SocketIO:
     cannot starve the others.
     """
 
-    __slots__ = ("sock", "_recv", "_send", "_streak", "_drained")
+    __slots__ = ("sock", "fd", "_recv", "_send", "_streak", "_drained")
 
     def __init__(self, sock):
         self.sock = sock
+        self.fd = sock.fileno()
         self._recv = sock.recv
         self._send = sock.send
         self._streak = 0
@@ -479,6 +604,26 @@ class _SocketIO:
             self._streak += 1
             self._drained = len(data) < _READ_SIZE
             return data
+
+    def recv_now(self):
+        """What a read gets without waiting: bytes, b"" at EOF or error, None if nothing yet."""
+        try:
+            data = self._recv(_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            return b""
+        self._drained = len(data) < _READ_SIZE
+        return data
+
+    def send_now(self, data):
+        """Bytes written without waiting (maybe 0), None if the connection broke."""
+        try:
+            return self._send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            return None
 
     async def send(self, data: bytes):
         try:
