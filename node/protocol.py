@@ -79,7 +79,10 @@ class RequestReader:
             return self._feed_slow(data)
         if self._window_bytes == 0 and data[0] != 42:
             return self._feed_slow(data)  # inline, or junk: Redis's rules apply
-        if self._suspicious(data):
+        m = _LONG_COUNT.search(data)
+        if m is not None and self._too_big(data, m.start()):
+            # hiredis would preallocate a list of that size: the Python parser grows it as
+            # elements arrive (or refuses the count), as Redis does.
             return self._recover([], data)
         self._reader.feed(data)
         window = self._window
@@ -116,8 +119,12 @@ class RequestReader:
                 # A line too many or too few: a payload holding newlines, or an element
                 # hiredis read as a bulk that Redis would refuse (`+x`). Let Redis's rules judge.
                 return self._recover([], None, skip=self._done - len(requests))
+            if self._window_bytes > self.max_bulk and self._long_bulk(data):
+                # Only a window this large can hold a complete bulk over the limit.
+                return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
-        elif _NON_BULK_LINE.search(data, _partial_start(data, requests)):
+        elif self._long_bulk(data) or _NON_BULK_LINE.search(data, _partial_start(data, requests)):
+            # A bulk hiredis would wait for but Redis refuses, or a line no request can hold.
             return self._recover([], None, skip=self._done - len(requests))
         elif self._window_bytes > WINDOW_LIMIT:
             self._window = None
@@ -132,17 +139,11 @@ class RequestReader:
         self._lines_seen = 0
         self._lines_expected = 0
 
-    def _suspicious(self, data: bytes) -> bool:
-        """Input hiredis would accept but Redis may not: let the exact parser judge it.
-
-        Every multibulk count of 7 digits or more (hiredis preallocates a list of
-        the announced size: one regex with a literal prefix, ~60 ns a request),
-        and the first and last bulk lengths (two finds; a length hidden in the
-        middle costs no memory, its data is bounded by the query buffer limit).
-        A payload that merely looks like a header only costs the slower parse."""
-        m = _LONG_COUNT.search(data)
-        if m is not None and self._too_big(data, m.start()):
-            return True
+    def _long_bulk(self, data: bytes) -> bool:
+        """A bulk length over the limit in the chunk's first or last header: Redis refuses
+        it at once, hiredis would wait for its data. A length hidden in the middle of a
+        chunk belongs to a request hiredis already completed, bounded by the query buffer
+        limit; a payload that merely looks like a header only costs the slower parse."""
         for pos in (data.find(b"$"), data.rfind(b"$")):
             if pos >= 0 and data[pos + 1 : pos + 8].isdigit() and self._too_big(data, pos):
                 return True
