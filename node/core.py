@@ -21,6 +21,7 @@ from .session import Block
 
 
 _QUEUED = resp.QUEUED
+_SMALL_INTS = resp.SMALL_INTS
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
 _NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -263,7 +264,9 @@ class Node:
         elif t is bytes:
             c.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         elif t is int:
-            c.out.append(b":%d\r\n" % reply)
+            c.out.append(_SMALL_INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
+        elif reply is None:
+            c.out.append(b"_\r\n" if c.resp3 else b"$-1\r\n")
         elif t is Block:
             c.blocked = reply
             self.block(c, reply)

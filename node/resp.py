@@ -77,7 +77,7 @@ ONE = Raw(b":1\r\n")
 NEG_ONE = Raw(b":-1\r\n")
 NEG_TWO = Raw(b":-2\r\n")
 
-_SMALL_INTS = [b":%d\r\n" % i for i in range(10000)]
+SMALL_INTS = [b":%d\r\n" % i for i in range(10000)]
 
 
 def format_double(value: float) -> bytes:
@@ -112,7 +112,7 @@ def _encode(value, resp3, append):
     elif t is Raw:
         append(value)
     elif t is int:
-        append(_SMALL_INTS[value] if 0 <= value < 10000 else b":%d\r\n" % value)
+        append(SMALL_INTS[value] if 0 <= value < 10000 else b":%d\r\n" % value)
     elif value is None:
         append(b"_\r\n" if resp3 else b"$-1\r\n")
     elif t is list or t is tuple:
