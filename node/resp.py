@@ -57,7 +57,14 @@ def encode_command(argv) -> bytes:
     if n == 2:
         a, b = argv
         return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
-    return b"*%d\r\n" % n + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in argv])
+    parts = [b"*%d\r\n" % n]
+    for a in argv:  # precomputed length headers: a %-format per argument costs more than the rest
+        size = len(a)
+        parts += (_BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size, a, b"\r\n")
+    return b"".join(parts)
+
+
+_BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
 
 
 def simple(text: str) -> Raw:

@@ -2,8 +2,11 @@
 
 The connection loop is the hot path: read whatever bytes arrived, parse every
 complete request, run them all (each atomically, no awaits in between), then
-send every reply with one write. `serve_stream` takes any trio stream, so a
-whole node can run on in-memory streams under MockClock in tests.
+send every reply with one write. While a socket connection waits for its
+client, the shared dispatcher (node.dispatch) does that round trip for it
+without waking its task; the task takes over whatever must wait.
+`serve_stream` takes any trio stream, so a whole node can run on in-memory
+streams under MockClock in tests.
 """
 
 import math
