@@ -277,9 +277,7 @@ class _Connection:
         self.sending = True
         try:
             while client.out:
-                data = b"".join(client.out) if len(client.out) > 1 else client.out[0]
-                client.out.clear()
-                client.out_bytes = 0
+                data = self._take_output()
                 self.node.stats["total_net_output_bytes"] += len(data)
                 await self.io.send(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -289,9 +287,17 @@ class _Connection:
             self.sending = False
             self._signal_flushed()
 
+    def _take_output(self) -> bytes:
+        """Everything queued for the client, as one buffer; the queue is left empty."""
+        client = self.client
+        out = client.out
+        data = b"".join(out) if len(out) > 1 else out[0]
+        out.clear()
+        client.out_bytes = 0
+        return data
+
     async def _read_loop(self):
-        node, client, reader = self.node, self.client, self.reader
-        stats = node.stats
+        client = self.client
         while not client.closing:
             if self.early_input:
                 data = self.early_input.pop(0)
@@ -303,12 +309,17 @@ class _Connection:
                 data = await self._receive()
             if not data:
                 return
-            stats["total_net_input_bytes"] += len(data)
-            client.last_interaction = time.time()
-            client.query_buf = len(data)
-            reader.authenticated = client.authenticated
-            requests, failure = reader.feed(data)
+            requests, failure = self._parse(data, time.time())
             await self._process(requests, failure)
+
+    def _parse(self, data, now):
+        """Account for bytes received and parse them: (requests, protocol failure or None)."""
+        client = self.client
+        self.node.stats["total_net_input_bytes"] += len(data)
+        client.last_interaction = now
+        client.query_buf = len(data)
+        self.reader.authenticated = client.authenticated
+        return self.reader.feed(data)
 
     async def _process(self, requests, failure):
         """Run a batch of requests, then send the replies (the task's half of a round trip)."""
@@ -355,18 +366,19 @@ class _Connection:
             self.dispatcher.remove(self.io.fd)  # also when cancelled (CLIENT KILL, shutdown)
         if self.resume is None:
             return False
-        rest, failure, blocked = self.resume
+        rest, failure = self.resume
         self.resume = None
-        if blocked:
+        client = self.client
+        if client.blocked is not None or client.blocked_reply is not None:
             await self._wait_unblocked()  # perhaps served already, by a command run since
-        if self.client.closing:
+        if client.closing:
             rest = []
         await self._process(rest, failure)
         return True
 
     def hand_back(self, resume):
-        """Dispatcher: the task takes over with resume = (requests left, protocol failure,
-        blocked by the last one), or None when the client has gone."""
+        """Dispatcher: the task takes over with resume = (requests left, protocol failure),
+        or None when the client has gone."""
         self.dispatcher.remove(self.io.fd)
         self.resume = resume
         self.handed_back.set()
@@ -384,21 +396,16 @@ class _Connection:
             self.hand_back(None)
             return
         node = self.node
-        node.stats["total_net_input_bytes"] += len(data)
         now = time.time()
-        client.last_interaction = now
-        client.query_buf = len(data)
-        reader = self.reader
-        reader.authenticated = client.authenticated
-        requests, failure = reader.feed(data)
+        requests, failure = self._parse(data, now)
         resume = self._run_ready(requests, failure, now)
-        if resume is None and (failure is not None or reader.backlog or node.shutdown_requested is not None):
-            resume = ([], failure, False)
+        if resume is None and (failure is not None or self.reader.backlog or node.shutdown_requested is not None):
+            resume = ([], failure)
         if resume is None and client.out and not self.sending:
             if node.persistence is not None:
                 node.persistence.before_reply()
             if not self._send_now():
-                resume = ([], None, False)
+                resume = ([], None)
         if resume is not None:
             self.hand_back(resume)
 
@@ -408,26 +415,23 @@ class _Connection:
         execute = node.execute
         for i, argv in enumerate(requests):
             if node.pause_until > now:
-                return (requests[i:], failure, False)
+                return (requests[i:], failure)
             execute(client, argv)
             if client.blocked is not None or client.closing or client.sync_marks or client.kind == "replica":
-                return (requests[i + 1 :], failure, client.blocked is not None)
+                return (requests[i + 1 :], failure)
         return None
 
     def _send_now(self) -> bool:
         """Send client.out without waiting; False if part of it is left for the task."""
         client = self.client
-        out = client.out
-        data = b"".join(out) if len(out) > 1 else out[0]
-        out.clear()
-        client.out_bytes = 0
+        data = self._take_output()
         sent = self.io.send_now(data)
         if sent is None:
             client.closing = True
             return False
         self.node.stats["total_net_output_bytes"] += sent
         if sent < len(data):
-            out.append(data[sent:])
+            client.out.append(data[sent:])
             client.out_bytes = len(data) - sent
             return False
         return True
@@ -596,17 +600,12 @@ class _SocketIO:
             self._streak = 0
             await trio.lowlevel.checkpoint()
         while True:
-            try:
-                data = self._recv(_READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                self._streak = 0
-                await trio.lowlevel.wait_readable(self.sock)
-                continue
-            except OSError:
-                return b""
-            self._streak += 1
-            self._drained = len(data) < _READ_SIZE
-            return data
+            data = self.recv_now()
+            if data is not None:
+                self._streak += 1
+                return data
+            self._streak = 0
+            await trio.lowlevel.wait_readable(self.sock)
 
     def recv_now(self):
         """What a read gets without waiting: bytes, b"" at EOF or error, None if nothing yet."""
@@ -629,24 +628,19 @@ class _SocketIO:
             return None
 
     async def send(self, data: bytes):
-        try:
-            sent = self._send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as e:
-            raise trio.BrokenResourceError(str(e)) from None
+        sent = self.send_now(data)
+        if sent is None:
+            raise trio.BrokenResourceError("the connection broke while sending")
         if sent < len(data):
             await self._send_rest(memoryview(data)[sent:])
 
     async def _send_rest(self, view):
         while view:
             await trio.lowlevel.wait_writable(self.sock)
-            try:
-                view = view[self._send(view) :]
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError as e:
-                raise trio.BrokenResourceError(str(e)) from None
+            sent = self.send_now(view)
+            if sent is None:
+                raise trio.BrokenResourceError("the connection broke while sending")
+            view = view[sent:]
 
     async def close(self):
         trio.lowlevel.notify_closing(self.sock)
