@@ -8,7 +8,7 @@ nothing to serve leaves `client.blocked` set; the I/O layer then waits for
 
 import os
 import time
-from time import perf_counter as _perf_counter
+from time import perf_counter_ns as _perf_counter_ns
 from collections import deque
 
 from . import resp
@@ -22,6 +22,7 @@ from .session import Block
 
 _QUEUED = resp.QUEUED
 _SMALL_INTS = resp.SMALL_INTS
+_BULK_HEADERS = resp.BULK_HEADERS
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
 _NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -75,7 +76,7 @@ class Node:
         # A replica whose link is down, with replica-serve-stale-data no: only "stale" commands run.
         self.masterdown = False
         self.role = "master"
-        self.slowlog_threshold = config["slowlog-log-slower-than"]
+        self.slowlog_ns = _slowlog_ns(config["slowlog-log-slower-than"])
         config.listeners.append(self._on_config_set)
         from .eviction import Eviction
 
@@ -86,7 +87,7 @@ class Node:
 
     def _on_config_set(self, name, value):
         if name == "slowlog-log-slower-than":
-            self.slowlog_threshold = value
+            self.slowlog_ns = _slowlog_ns(value)
         self.refresh_write_checks()
 
     @property
@@ -242,56 +243,141 @@ class Node:
         keyspace = self.keyspace
         dirty_before = keyspace.dirty
         self.current_client = c
-        start = _perf_counter()
+        start = _perf_counter_ns()
         try:
             reply = cmd.fn(c, argv)
         except CommandError as e:
-            cmd.failed_calls += 1
-            self.stats["total_error_replies"] += 1
-            count_error(self.error_counts, e.text)
-            reply = Raw(b"-" + e.text.encode() + b"\r\n")
+            reply = self._failed(cmd, e)
         except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
             reply = self._internal_error(cmd, e)
-        usec = int((_perf_counter() - start) * 1_000_000)
+        nsec = _perf_counter_ns() - start
         cmd.calls += 1
-        cmd.usec += usec
+        cmd.nsec += nsec
         c.last_cmd = cmd.name if not cmd.subcommands else _full_name(cmd, argv)
-        if usec >= self.slowlog_threshold >= 0 and "skip_slowlog" not in cmd.flags:
-            self.record_slow(c, argv, usec)
-        t = reply.__class__
-        if t is Raw:
-            c.out.append(reply)
-        elif t is bytes:
-            c.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
-        elif t is int:
-            c.out.append(_SMALL_INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
-        elif reply is None:
-            c.out.append(b"_\r\n" if c.resp3 else b"$-1\r\n")
-        elif t is Block:
+        if nsec >= self.slowlog_ns and "skip_slowlog" not in cmd.flags:
+            self.record_slow(c, argv, nsec // 1000)
+        if reply.__class__ is Block:
             c.blocked = reply
             self.block(c, reply)
             if self.monitors:
                 self.feed_monitors(c, cmd, argv)
             return
-        else:
-            c.out.append(encode(reply, c.resp3))
+        c.out.append(encode(reply, c.resp3))
         # Fed after the call and its reply, as Redis: SELECT shows its new db, AUTH its
         # redacted password, and a MONITOR client sees its own reply before its own line.
         if self.monitors:
             self.feed_monitors(c, cmd, argv)
         if keyspace.dirty != dirty_before:
-            if self.propagate_listeners and cmd.is_write:
-                self.propagate(c, argv)
-            # Inside EXEC, blocked clients are served after the whole transaction.
-            if keyspace.ready_keys and not c.in_exec:
-                self.serve_blocked()
-            if self.sync_writes and c.woff > c.sync_held and not c.in_exec:
-                # Synchronous replication: this reply waits for the replicas' ACKs (replication.synchronous).
-                c.sync_held = c.woff
-                c.sync_marks.append(len(c.out) - 1)
+            self._after_change(c, cmd, argv)
         if c.propagate_as is not None:
             # A rewrite not sent (no listener yet) must not leak into a later command.
             c.propagate_as = None
+
+    def _after_change(self, c, cmd, argv):
+        """The command changed the dataset: propagate it, serve clients blocked on its keys."""
+        if self.propagate_listeners and cmd.is_write:
+            self.propagate(c, argv)
+        # Inside EXEC, blocked clients are served after the whole transaction.
+        if self.keyspace.ready_keys and not c.in_exec:
+            self.serve_blocked()
+        if self.sync_writes and c.woff > c.sync_held and not c.in_exec:
+            # Synchronous replication: this reply waits for the replicas' ACKs (replication.synchronous).
+            c.sync_held = c.woff
+            c.sync_marks.append(len(c.out) - 1)
+
+    # ---- the batch fast path -------------------------------------------
+
+    def run_ready(self, c, requests, now):
+        """Run a batch of requests for client c. Returns the index of the first request
+        left for its connection task (it blocked, CLIENT PAUSE holds it, it closes, ...),
+        or None when all ran."""
+        i, n = 0, len(requests)
+        while i < n:
+            if self._plain_allowed(c, now):
+                i = self._run_plain(c, requests, i)
+                if i == n:
+                    return None
+            if self.pause_until > now:
+                return i
+            self.execute(c, requests[i])
+            i += 1
+            if c.blocked is not None or c.closing or c.sync_marks or c.kind == "replica":
+                return i
+        return None
+
+    def _plain_allowed(self, c, now) -> bool:
+        """None of the gates execute applies to a plain command (Command.plain) now."""
+        return (
+            not (self.loading or self.masterdown or self.monitors or self.sync_writes or self.pause_until > now)
+            and c.multi is None
+            and c.reply_mode is None
+            and c.authenticated
+            and c.kind == "normal"
+        )
+
+    def _run_plain(self, c, requests, i):
+        """Run plain commands from requests[i] on, doing what execute and call do for them;
+        returns the index of the first request that needs execute.
+
+        This is the hot path of a pipelining client: no call per command beyond the
+        command itself, and one clock read per command. A command's time runs from the
+        previous one's end, so the loop's own few steps count as part of it."""
+        get_cmd = self._by_bytes_get
+        keyspace = self.keyspace
+        append = c.out.append
+        writes_ok = not self.write_checks
+        slow_ns = self.slowlog_ns
+        self.current_client = c
+        ran = 0
+        start = _perf_counter_ns()
+        for argv in requests if i == 0 else requests[i:]:
+            cmd = get_cmd(argv[0])
+            if cmd is None or not cmd.plain or (cmd.is_write and not writes_ok):
+                break
+            arity = cmd.arity
+            if arity != len(argv) and (arity > 0 or len(argv) < -arity):
+                break
+            dirty = keyspace.dirty
+            try:
+                reply = cmd.fn(c, argv)
+            except CommandError as e:
+                reply = self._failed(cmd, e)
+            except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
+                reply = self._internal_error(cmd, e)
+            end = _perf_counter_ns()
+            cmd.calls += 1
+            cmd.nsec += end - start
+            if end - start >= slow_ns:
+                self.record_slow(c, argv, (end - start) // 1000)
+            start = end
+            t = reply.__class__
+            if t is bytes:
+                size = len(reply)
+                append(_BULK_HEADERS[size] + reply + b"\r\n" if size < 1024 else b"$%d\r\n%s\r\n" % (size, reply))
+            elif t is Raw:
+                append(reply)
+            elif t is int:
+                append(_SMALL_INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
+            elif reply is None:
+                append(b"_\r\n" if c.resp3 else b"$-1\r\n")
+            else:
+                append(encode(reply, c.resp3))
+            if keyspace.dirty != dirty:
+                self._after_change(c, cmd, argv)
+            if c.propagate_as is not None:
+                c.propagate_as = None
+            ran += 1
+        if ran:
+            # Other clients see it only between batches: set once, for the last one.
+            c.last_cmd = get_cmd(requests[i + ran - 1][0]).name
+        return i + ran
+
+    def _failed(self, cmd, error):
+        """The reply to a command that raised CommandError, counted as Redis counts it."""
+        cmd.failed_calls += 1
+        self.stats["total_error_replies"] += 1
+        count_error(self.error_counts, error.text)
+        return Raw(b"-" + error.text.encode() + b"\r\n")
 
     def _internal_error(self, cmd, error):
         """A command raised something other than CommandError: log it, reply an error."""
@@ -507,6 +593,11 @@ def _new_stats():
         "blocked_clients": 0,
         "pubsub_messages": 0,
     }
+
+
+def _slowlog_ns(usec) -> int:
+    """slowlog-log-slower-than in nanoseconds; negative (off) never matches."""
+    return usec * 1000 if usec >= 0 else 1 << 127
 
 
 def count_error(counts, text):

@@ -152,7 +152,7 @@ def reset_stats(node):
     space.expired_keys = space.evicted_keys = space.keyspace_hits = space.keyspace_misses = 0
     for cmd in node.table.values():
         for one in itertools.chain((cmd,), cmd.subcommands.values()):
-            one.calls = one.usec = one.rejected_calls = one.failed_calls = 0
+            one.calls = one.nsec = one.rejected_calls = one.failed_calls = 0
     node.error_counts.clear()
     state = _state(node)
     state.samples.clear()
@@ -568,8 +568,8 @@ def _latencystats(node):
 
 
 def _cmdstat(cmd) -> str:
-    per_call = cmd.usec / cmd.calls if cmd.calls else 0.0
-    return "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (cmd.calls, cmd.usec, per_call, cmd.rejected_calls, cmd.failed_calls)
+    per_call = cmd.nsec / 1000 / cmd.calls if cmd.calls else 0.0
+    return "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (cmd.calls, cmd.nsec // 1000, per_call, cmd.rejected_calls, cmd.failed_calls)
 
 
 def _used(cmd) -> bool:

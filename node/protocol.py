@@ -91,29 +91,24 @@ class RequestReader:
         self._window_bytes += len(data)
         self._lines_seen += data.count(b"\n")
         requests = []
-        lines = 0
+        append = requests.append
         gets = self._reader.gets
         try:
-            while True:
+            request = gets()
+            while request is not False:
+                if request.__class__ is not list or not request:
+                    # *-1 or *0 (Redis skips them), or not a request at all: Redis's rules judge.
+                    return self._recover_at(requests, _well_formed(requests))
+                append(request)
                 request = gets()
-                if request is False:
-                    break
-                if request.__class__ is not list:
-                    if request is None:
-                        self._done += 1
-                        lines += 1
-                        continue  # *-1: ignored, as Redis does
-                    return self._recover(requests, None)
-                for arg in request:
-                    if arg.__class__ is not bytes:
-                        return self._recover(requests, None)
-                self._done += 1
-                lines += 1 + 2 * len(request)
-                if request:
-                    requests.append(request)
         except hiredis.ProtocolError:
-            return self._recover(requests, None)
-        self._lines_expected += lines
+            return self._recover_at(requests, _well_formed(requests))
+        for request in requests:
+            for arg in request:
+                if arg.__class__ is not bytes:  # an integer, a nested array, ...
+                    return self._recover_at(requests, _well_formed(requests))
+        self._done += len(requests)
+        self._lines_expected += len(requests) + 2 * sum(map(len, requests))
         if requests and _ends_with(data, encode_command(requests[-1])):
             if self._lines_seen != self._lines_expected:
                 # A line too many or too few: a payload holding newlines, or an element
@@ -155,6 +150,11 @@ class RequestReader:
         if not digits.isdigit():
             return False
         return int(digits) > (self.max_bulk if data[pos] == 36 else HIREDIS_MAX_MULTIBULK)
+
+    def _recover_at(self, requests, kept):
+        """Keep requests[:kept]; the Python parser judges the stream from the next one on."""
+        self._done += kept
+        return self._recover(requests[:kept], None)
 
     def _recover(self, requests, data, skip=None):
         """Hand the stream since the last boundary to the Python parser, skipping what ran.
@@ -224,6 +224,15 @@ class RequestReader:
     def backlog(self) -> bool:
         """Unparsed bytes are waiting that may hold complete requests (see feed(b""))."""
         return bool(self._slow)
+
+
+def _well_formed(requests) -> int:
+    """How many requests, from the first, hold only bulk strings."""
+    for kept, request in enumerate(requests):
+        for arg in request:
+            if arg.__class__ is not bytes:
+                return kept
+    return len(requests)
 
 
 def _ends_with(data: bytes, encoded: bytes) -> bool:

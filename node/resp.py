@@ -60,11 +60,11 @@ def encode_command(argv) -> bytes:
     parts = [b"*%d\r\n" % n]
     for a in argv:  # precomputed length headers: a %-format per argument costs more than the rest
         size = len(a)
-        parts += (_BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size, a, b"\r\n")
+        parts += (BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size, a, b"\r\n")
     return b"".join(parts)
 
 
-_BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
+BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
 
 
 def simple(text: str) -> Raw:
@@ -115,7 +115,8 @@ def encode(value, resp3: bool) -> bytes:
 def _encode(value, resp3, append):
     t = value.__class__
     if t is bytes:
-        append(b"$%d\r\n%s\r\n" % (len(value), value))
+        size = len(value)
+        append(BULK_HEADERS[size] + value + b"\r\n" if size < 1024 else b"$%d\r\n%s\r\n" % (size, value))
     elif t is Raw:
         append(value)
     elif t is int:

@@ -398,7 +398,8 @@ class _Connection:
         node = self.node
         now = time.time()
         requests, failure = self._parse(data, now)
-        resume = self._run_ready(requests, failure, now)
+        left = node.run_ready(client, requests, now)
+        resume = None if left is None else (requests[left:], failure)
         if resume is None and (failure is not None or self.reader.backlog or node.shutdown_requested is not None):
             resume = ([], failure)
         if resume is None and client.out and not self.sending:
@@ -408,18 +409,6 @@ class _Connection:
                 resume = ([], None)
         if resume is not None:
             self.hand_back(resume)
-
-    def _run_ready(self, requests, failure, now):
-        """Run requests until one needs the task; then return what is left for it."""
-        node, client = self.node, self.client
-        execute = node.execute
-        for i, argv in enumerate(requests):
-            if node.pause_until > now:
-                return (requests[i:], failure)
-            execute(client, argv)
-            if client.blocked is not None or client.closing or client.sync_marks or client.kind == "replica":
-                return (requests[i + 1 :], failure)
-        return None
 
     def _send_now(self) -> bool:
         """Send client.out without waiting; False if part of it is left for the task."""

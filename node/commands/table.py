@@ -62,8 +62,9 @@ class Command:
     no_auth: bool = False
     loading_ok: bool = False
     allowed_in_subscribe: bool = False
+    plain: bool = False  # see CommandTable.add
     calls: int = 0
-    usec: int = 0
+    nsec: int = 0  # time spent running it, in nanoseconds (INFO commandstats shows usec)
     rejected_calls: int = 0
     failed_calls: int = 0
 
@@ -85,6 +86,13 @@ TRIOKV_ONLY = {"fence"}
 # Lookup by the raw argv[0] bytes as clients send them (lower and upper case);
 # dispatch falls back to .lower() for mixed case.
 BY_BYTES: dict = {}
+
+# Commands that only read and write the keyspace and their own reply. They cannot change
+# what the dispatch gates look at (MULTI, auth, pub/sub, pause, role, monitors, ...), so a
+# batch of them runs without those gates when none applies (Node.run_ready).
+_PLAIN_GROUPS = frozenset(("string", "generic", "list", "hash", "set", "sorted-set"))
+_PLAIN_EXTRA = frozenset(("ping", "echo"))
+_NOT_PLAIN = frozenset(("wait",))  # generic, but it waits for replicas
 
 _SUBSCRIBE_CONTEXT = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset", "ssubscribe", "sunsubscribe"}
 
@@ -158,7 +166,7 @@ def run_subcommand(c, argv):
     if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
         sub.rejected_calls += 1
         raise CommandError("ERR wrong number of arguments for '%s' command" % sub.name)
-    start = time.perf_counter()
+    start = time.perf_counter_ns()
     try:
         return sub.fn(c, argv)
     except CommandError:
@@ -166,7 +174,7 @@ def run_subcommand(c, argv):
         raise
     finally:
         sub.calls += 1
-        sub.usec += int((time.perf_counter() - start) * 1_000_000)
+        sub.nsec += time.perf_counter_ns() - start
 
 
 def lookup(name: bytes, commands=None, by_bytes=None):
@@ -195,6 +203,7 @@ class CommandTable:
 
     def add(self, cmd):
         own = replace(cmd, subcommands={name: replace(sub) for name, sub in cmd.subcommands.items()})
+        own.plain = _is_plain(own)
         self.commands[own.name] = own
         self.by_bytes[own.name.encode()] = own
         self.by_bytes[own.name.upper().encode()] = own
@@ -211,3 +220,9 @@ class CommandTable:
 
     def __len__(self):
         return len(self.commands)
+
+
+def _is_plain(cmd) -> bool:
+    if cmd.subcommands or BLOCKING in cmd.flags or cmd.name in _NOT_PLAIN:
+        return False
+    return cmd.group in _PLAIN_GROUPS or cmd.name in _PLAIN_EXTRA
