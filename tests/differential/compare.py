@@ -20,6 +20,7 @@ Two things need more than comparing one reply:
 import shlex
 import time
 
+from node.resp import encode_command
 from tests.resp_wire import Conn
 
 from .normalise import PAIRED_SCANS, SCANS, normalise, normalise_exec, rule_name, text
@@ -106,6 +107,19 @@ class Pair:
         for side in self.sides():
             side.conn(index).send_raw(data)
         self.pending[index] = [b"<raw>", data]
+
+    def run_pipelined(self, commands, index=1):
+        """Send all commands in one write, as a pipelining client does, then compare the
+        replies one by one (no scans driven to the end or sets resynced: see the callers)."""
+        self._open(index)
+        sent = [[a if isinstance(a, bytes) else str(a).encode("latin-1") for a in args] for args in commands]
+        data = b"".join(encode_command(args) for args in sent)
+        for side in self.sides():
+            side.conn(index).send_raw(data)
+        for args in sent:
+            self.history.append((index, args))
+            self.pending[index] = args
+            self.read(index)
 
     def read(self, index=1, timeout=READ_TIMEOUT):
         """One reply from each side for what `index` sent last; compared; returns both nodes."""

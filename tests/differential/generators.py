@@ -359,6 +359,15 @@ def mixed_sequence(lo=8, hi=30):
     return st.lists(step, min_size=lo, max_size=hi).map(lambda chunks: [s for chunk in chunks for s in chunk])
 
 
+def pipelined_sequence(lo=10, hi=60):
+    """Steps on connection 1 for one write: every family, MULTI/EXEC and WATCH mixed in.
+    Left out: what the comparison follows up with commands of its own (a SCAN from
+    cursor 0 is driven to its end, SPOP's random pick is copied over)."""
+    step = st.one_of(commands(ALL), commands(ALL), commands(ALL), st.one_of(TRANSACTIONS))
+    followed_up = {"scan", "sscan", "hscan", "zscan", "spop"}
+    return st.lists(step.filter(lambda args: args[0].lower() not in followed_up), min_size=lo, max_size=hi).map(lambda cmds: [(1, args) for args in cmds])
+
+
 FAMILIES = {
     "strings": STRINGS + MISC,
     "keys": KEYSPACE,

@@ -35,3 +35,12 @@ def test_family(redis, triokv, resp3, family, data):
 @given(steps=g.mixed_sequence())
 def test_mixed(redis, triokv, resp3, steps):
     check((redis, triokv), resp3, steps)
+
+
+@settings(SETTINGS, max_examples=EXAMPLES)
+@given(steps=g.pipelined_sequence())
+def test_pipelined(redis, triokv, resp3, steps):
+    """A whole sequence in one write: triokv runs a pipeline's data commands on a fast
+    path (Node.run_ready) that MULTI, WATCH, errors or blocking commands in the middle
+    must switch off and back on exactly where Redis's per-command checks would apply."""
+    check((redis, triokv), resp3, steps, pipelined=True)
