@@ -306,7 +306,7 @@ class Node:
         return None
 
     def _plain_allowed(self, c, now) -> bool:
-        """None of the gates execute applies to a plain command (Command.plain) now."""
+        """None of the gates execute applies to a plain command (table._is_plain) now."""
         return (
             not (self.loading or self.masterdown or self.monitors or self.sync_writes or self.pause_until > now)
             and c.multi is None
@@ -322,17 +322,17 @@ class Node:
         This is the hot path of a pipelining client: no call per command beyond the
         command itself, and one clock read per command. A command's time runs from the
         previous one's end, so the loop's own few steps count as part of it."""
-        get_cmd = self._by_bytes_get
+        table = self.table
+        get_cmd = (table.plain_reads_by_bytes if self.write_checks else table.plain_by_bytes).get
         keyspace = self.keyspace
         append = c.out.append
-        writes_ok = not self.write_checks
         slow_ns = self.slowlog_ns
         self.current_client = c
         ran = 0
         start = _perf_counter_ns()
         for argv in requests if i == 0 else requests[i:]:
             cmd = get_cmd(argv[0])
-            if cmd is None or not cmd.plain or (cmd.is_write and not writes_ok):
+            if cmd is None:
                 break
             arity = cmd.arity
             if arity != len(argv) and (arity > 0 or len(argv) < -arity):
@@ -345,11 +345,12 @@ class Node:
             except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
                 reply = self._internal_error(cmd, e)
             end = _perf_counter_ns()
-            cmd.calls += 1
-            cmd.nsec += end - start
-            if end - start >= slow_ns:
-                self.record_slow(c, argv, (end - start) // 1000)
+            took = end - start
             start = end
+            cmd.calls += 1
+            cmd.nsec += took
+            if took >= slow_ns:
+                self.record_slow(c, argv, took // 1000)
             t = reply.__class__
             if t is bytes:
                 size = len(reply)

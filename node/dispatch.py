@@ -14,6 +14,7 @@ own task with what is left to do; the task returns it here once idle again.
 """
 
 import select
+import time
 import traceback
 
 import trio
@@ -53,14 +54,35 @@ class Dispatcher:
             self.epoll.close()
 
     def _serve(self, events):
+        """Serve a round in three passes, as Redis's event loop does: every read, then every
+        command, then every write (Redis's beforeSleep). The kernel's socket work then
+        does not evict the interpreter's caches between one client's commands and the next."""
         connections = self.connections
+        received = []
         for fd, _ in events:
             connection = connections.get(fd)
-            if connection is None:
-                continue  # handed back earlier in this round
-            try:
-                connection.serve_ready()
-            except Exception:  # noqa: BLE001  one client's failure must never take the server down
-                self.log.warning("Closing client %s after an internal error:\n%s" % (connection.client.addr, traceback.format_exc()))
-                connection.client.closing = True
-                connection.hand_back(None)
+            if connection is not None:
+                data = self._guarded(connection, connection.receive_ready)
+                if data:
+                    received.append((fd, connection, data))
+        now = time.time()
+        replying = []
+        for fd, connection, data in received:
+            if connections.get(fd) is connection and self._guarded(connection, connection.serve_ready, data, now):
+                replying.append((fd, connection))
+        if replying:
+            persistence = replying[0][1].node.persistence
+            if persistence is not None:
+                persistence.before_reply()  # the AOF reaches the file before any reply leaves
+            for fd, connection in replying:
+                if connections.get(fd) is connection:
+                    self._guarded(connection, connection.send_ready)
+
+    def _guarded(self, connection, step, *args):
+        try:
+            return step(*args)
+        except Exception:  # noqa: BLE001  one client's failure must never take the server down
+            self.log.warning("Closing client %s after an internal error:\n%s" % (connection.client.addr, traceback.format_exc()))
+            connection.client.closing = True
+            connection.hand_back(None)
+            return None

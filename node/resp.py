@@ -51,20 +51,26 @@ def encode_command(argv) -> bytes:
     """A command as a multibulk of bulk strings (argv: bytes), as clients send it and as the
     AOF and the replication stream carry it."""
     n = len(argv)
-    if n == 3:  # the usual write (SET k v, SADD k m, DEL k1 k2...): one format, no join
-        a, b, c = argv
-        return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b, len(c), c)
-    if n == 2:
-        a, b = argv
-        return b"*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(a), a, len(b), b)
+    try:
+        # Precomputed length headers: a %-format costs more than the rest of the encoding.
+        if n == 3:  # the usual write (SET k v, SADD k m, DEL k1 k2...)
+            a, b, c = argv
+            return _join((b"*3", _BULK_LINES[len(a)], a, _BULK_LINES[len(b)], b, _BULK_LINES[len(c)], c, b"\r\n"))
+        if n == 2:
+            a, b = argv
+            return _join((b"*2", _BULK_LINES[len(a)], a, _BULK_LINES[len(b)], b, b"\r\n"))
+    except IndexError:
+        pass  # an argument of 1024 bytes or more
     parts = [b"*%d\r\n" % n]
-    for a in argv:  # precomputed length headers: a %-format per argument costs more than the rest
+    for a in argv:
         size = len(a)
         parts += (BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size, a, b"\r\n")
-    return b"".join(parts)
+    return _join(parts)
 
 
+_join = b"".join
 BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
+_BULK_LINES = [b"\r\n" + header for header in BULK_HEADERS]  # ending the line before
 
 
 def simple(text: str) -> Raw:

@@ -383,32 +383,40 @@ class _Connection:
         self.resume = resume
         self.handed_back.set()
 
-    def serve_ready(self):
-        """Dispatcher: the socket is readable; serve the round trip synchronously."""
-        client = self.client
-        if client.closing:
+    def receive_ready(self):
+        """Dispatcher, first pass: what the client sent, or None (nothing, or handed back)."""
+        if self.client.closing:
             self.hand_back(None)
-            return
+            return None
         data = self.io.recv_now()
-        if data is None:
-            return
-        if not data:
+        if data is not None and not data:
             self.hand_back(None)
-            return
-        node = self.node
-        now = time.time()
+            return None
+        return data
+
+    def serve_ready(self, data, now) -> bool:
+        """Dispatcher, second pass: run the requests in data; True when replies are
+        waiting for the third pass (send_ready)."""
+        client, node = self.client, self.node
+        if client.closing:  # killed by a client served earlier in this round
+            self.hand_back(None)
+            return False
         requests, failure = self._parse(data, now)
         left = node.run_ready(client, requests, now)
-        resume = None if left is None else (requests[left:], failure)
-        if resume is None and (failure is not None or self.reader.backlog or node.shutdown_requested is not None):
-            resume = ([], failure)
-        if resume is None and client.out and not self.sending:
-            if node.persistence is not None:
-                node.persistence.before_reply()
-            if not self._send_now():
-                resume = ([], None)
-        if resume is not None:
-            self.hand_back(resume)
+        if left is not None:
+            self.hand_back((requests[left:], failure))
+            return False
+        if failure is not None or self.reader.backlog or node.shutdown_requested is not None:
+            self.hand_back(([], failure))
+            return False
+        return bool(client.out) and not self.sending
+
+    def send_ready(self):
+        """Dispatcher, third pass: send the replies, or leave what does not fit to the task."""
+        if self.client.closing:
+            self.hand_back(([], None))  # the task sends what was queued, then closes
+        elif not self._send_now():
+            self.hand_back(([], None))
 
     def _send_now(self) -> bool:
         """Send client.out without waiting; False if part of it is left for the task."""

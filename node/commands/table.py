@@ -62,7 +62,6 @@ class Command:
     no_auth: bool = False
     loading_ok: bool = False
     allowed_in_subscribe: bool = False
-    plain: bool = False  # see CommandTable.add
     calls: int = 0
     nsec: int = 0  # time spent running it, in nanoseconds (INFO commandstats shows usec)
     rejected_calls: int = 0
@@ -197,16 +196,23 @@ class CommandTable:
         registry = COMMANDS if registry is None else registry
         self.commands = {}
         self.by_bytes = {}
+        # The plain commands (see _is_plain) by argv[0] as clients send it: all of them, and
+        # the reads alone (for a node whose writes need checks).
+        self.plain_by_bytes = {}
+        self.plain_reads_by_bytes = {}
         for name, cmd in registry.items():
             if only is None or name in only:
                 self.add(cmd)
 
     def add(self, cmd):
         own = replace(cmd, subcommands={name: replace(sub) for name, sub in cmd.subcommands.items()})
-        own.plain = _is_plain(own)
         self.commands[own.name] = own
-        self.by_bytes[own.name.encode()] = own
-        self.by_bytes[own.name.upper().encode()] = own
+        for spelling in (own.name.encode(), own.name.upper().encode()):
+            self.by_bytes[spelling] = own
+            if _is_plain(own):
+                self.plain_by_bytes[spelling] = own
+                if not own.is_write:
+                    self.plain_reads_by_bytes[spelling] = own
         return own
 
     def lookup(self, name: bytes):
