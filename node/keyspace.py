@@ -189,7 +189,10 @@ class Database:
         space = self.space
         space.dirty += 1
         if old is not None:
-            self._forget_size(key, old)
+            if old.__class__ is bytes:  # _forget_size, inlined for the usual overwrite
+                self.string_bytes -= len(old)
+            else:
+                self.coll_bytes -= self.coll_sizes.pop(key, 0)
             if self.str_encodings:
                 self.str_encodings.pop(key, None)
         if value.__class__ is bytes:

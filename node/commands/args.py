@@ -11,6 +11,8 @@ INT64_MAX = (1 << 63) - 1
 
 def parse_int(raw: bytes, error: str = NOT_INTEGER) -> int:
     """A signed 64-bit integer in canonical form, as Redis's string2ll accepts it."""
+    if raw.__class__ is bytes and raw.isdigit() and len(raw) < 19 and (raw[0] != 48 or len(raw) == 1):
+        return int(raw)  # the usual case: up to 18 ASCII digits, no leading zero
     try:
         value = int(raw)
     except (ValueError, TypeError):
