@@ -3,7 +3,9 @@
 `Node.execute(client, argv)` runs one command to completion and appends its
 encoded reply to `client.out`. It never awaits. A blocking command that finds
 nothing to serve leaves `client.blocked` set; the I/O layer then waits for
-`serve_blocked` to answer it or for the timeout.
+`serve_blocked` to answer it or for the timeout. `Node.run_ready(client,
+requests)` runs a pipeline's batch the same way, with a fast path for plain
+data commands when no gate applies.
 """
 
 import os

@@ -5,8 +5,10 @@ between round trips. With one trio task per connection, each round trip costs
 a trio readiness wait: two epoll_ctl calls (trio arms each wait once) and a task
 switch, more than the command itself. Here the idle connections sit in our own
 level-triggered epoll set; trio watches only that set's descriptor, and one
-wake-up serves every connection that became readable: read, run the commands,
-write the replies, all synchronously, as Redis's event loop does.
+wake-up serves every connection that became readable, synchronously, in three
+passes as Redis's event loop does: read them all, run their commands (plain data
+commands on Node.run_ready's fast path), then write all the replies (Redis's
+beforeSleep).
 
 A connection whose work needs to wait (a blocking command, a full socket
 buffer, CLIENT PAUSE, synchronous replication, closing) is handed back to its
