@@ -329,6 +329,7 @@ class Node:
         keyspace = self.keyspace
         append = c.out.append
         slow_ns = self.slowlog_ns
+        listeners = self.propagate_listeners
         self.current_client = c
         ran = 0
         start = _perf_counter_ns()
@@ -365,8 +366,8 @@ class Node:
                 append(b"_\r\n" if c.resp3 else b"$-1\r\n")
             else:
                 append(encode(reply, c.resp3))
-            if keyspace.dirty != dirty:
-                self._after_change(c, cmd, argv)
+            if keyspace.dirty != dirty and (listeners or keyspace.ready_keys):
+                self._after_change(c, cmd, argv)  # (no synchronous replication here)
             if c.propagate_as is not None:
                 c.propagate_as = None
             ran += 1
