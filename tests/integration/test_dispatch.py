@@ -102,6 +102,27 @@ def test_client_killed_while_idle_is_closed(server):
         killer.close()
 
 
+def test_client_killed_in_the_round_it_sent_gets_no_reply(make_server):
+    """Replies leave after every command of the round has run (Redis's beforeSleep): a
+    client killed by another in the same round gets none, whichever was read first."""
+    server = make_server("--enable-debug-command", "yes")
+    victim, killer = raw_connect(server), raw_connect(server)
+    try:
+        _send(victim, ["CLIENT", "ID"])
+        victim_id = read_exactly(victim, 4)[1:].split(b"\r")[0].decode()
+
+        def both():
+            _send(victim, ["PING"])
+            _send(killer, ["CLIENT", "KILL", "ID", victim_id])
+
+        _during_sleep(server, 0.4, both)
+        assert read_exactly(killer, 4) == b":1\r\n"
+        assert read_exactly(victim, 7, deadline=5) == b""
+    finally:
+        victim.close()
+        killer.close()
+
+
 def test_many_clients_pipelining_at_once_all_get_their_replies(server):
     """Many connections become readable in the same round; each gets exactly its replies."""
     socks = [raw_connect(server) for _ in range(40)]
