@@ -414,7 +414,9 @@ class _Connection:
     def send_ready(self):
         """Dispatcher, third pass: send the replies, or leave what does not fit to the task."""
         if self.client.closing:
-            self.hand_back(([], None))  # the task sends what was queued, then closes
+            # Killed by a command that ran after its own (CLIENT KILL, output limits): its
+            # replies are dropped with it, as Redis frees such a client before beforeSleep.
+            self.hand_back(None)
         elif not self._send_now():
             self.hand_back(([], None))
 
