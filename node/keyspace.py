@@ -209,6 +209,18 @@ class Database:
         if self.watched or self.blocking:
             self._signal(key)
 
+    def overwrite_string(self, key, old, new):
+        """Replace the string old, just read at key by lookup(), with new, keeping its TTL:
+        what set(key, new, keep_ttl=True) does when the key holds a live string (the access
+        time and LFU counter were set by that lookup)."""
+        self.data[key] = new
+        self.string_bytes += len(new) - len(old)
+        self.space.dirty += 1
+        if self.str_encodings:
+            self.str_encodings.pop(key, None)
+        if self.watched or self.blocking:
+            self._signal(key)
+
     def add_new(self, key, value):
         """Store a new collection at key (known absent) without touching TTLs."""
         self.data[key] = value

@@ -81,6 +81,37 @@ def test_incr_overflow_is_its_own_error(h):
     assert h.run("INCRBY", "n", "-1") == 9223372036854775806
 
 
+def test_incr_on_a_plain_counter_keeps_redis_bookkeeping(h):
+    """INCR's inlined path (a live counter, no TTL in the db) does what the general path does."""
+    h.run("SET", "n", "41")
+    h.run("APPEND", "n", "1")  # 411, stored raw
+    assert h.run("OBJECT", "ENCODING", "n") == b"raw"
+    assert h.run("INCR", "n") == 412
+    assert h.run("OBJECT", "ENCODING", "n") == b"int"
+    other = h.new_client()
+    h.run("WATCH", "n")
+    h.run("INCR", "n", client=other)
+    h.run("MULTI")
+    h.run("GET", "n")
+    assert h.run("EXEC") is None  # the INCR broke the WATCH
+    h.run("SET", "t", "5", "EX", "100")  # a TTL in the db: the general path
+    assert h.run("INCR", "t") == 6 and h.run("TTL", "t") == 100
+    assert h.run("INCR", "n") == 414
+    before = int(h.run("MEMORY", "USAGE", "n"))
+    h.run("SET", "n", "99999")
+    assert h.run("INCR", "n") == 100000 and h.run("GET", "n") == b"100000"
+    assert int(h.run("MEMORY", "USAGE", "n")) >= before
+
+
+def test_incr_under_lfu_counts_the_access(h):
+    h.run("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    h.run("SET", "n", "1")
+    for _ in range(50):
+        h.run("INCR", "n")
+    assert h.run("OBJECT", "FREQ", "n") > 5
+    assert h.run("GET", "n") == b"51"
+
+
 # ---- LCS ---------------------------------------------------------------------------------
 
 
