@@ -245,6 +245,7 @@ class Node:
         keyspace = self.keyspace
         dirty_before = keyspace.dirty
         self.current_client = c
+        keyspace.count_stats = not cmd.is_write
         start = _perf_counter_ns()
         try:
             reply = cmd.fn(c, argv)
@@ -341,6 +342,7 @@ class Node:
             if arity != len(argv) and (arity > 0 or len(argv) < -arity):
                 break
             dirty = keyspace.dirty
+            keyspace.count_stats = not cmd.is_write
             try:
                 reply = cmd.fn(c, argv)
             except CommandError as e:

@@ -132,19 +132,44 @@ class Database:
         value = self.data.get(key)
         space = self.space
         if value is None:
-            space.keyspace_misses += 1
+            if space.count_stats:
+                space.keyspace_misses += 1
             return None
         if self.expires:
             when = self.expires.get(key)
             if when is not None and when <= space.clock() and not space.loading:
                 if not space.is_replica:
                     self._expire_now(key)
-                space.keyspace_misses += 1
+                if space.count_stats:
+                    space.keyspace_misses += 1
                 return None
-        space.keyspace_hits += 1
+        if space.count_stats:
+            space.keyspace_hits += 1
         self.access[key] = space.lru_clock
         if self.freq:
             space.bump_freq(self, key)
+        return value
+
+    def lookup_read(self, key):
+        """lookup() that counts its hit or miss even inside a write command, where Redis
+        reads with lookupKeyRead (SET ... GET, GETDEL, GETEX, COPY's source, SORT)."""
+        space = self.space
+        counting = space.count_stats
+        space.count_stats = True
+        try:
+            return self.lookup(key)
+        finally:
+            space.count_stats = counting
+
+    def probe(self, key):
+        """peek() that counts a hit or miss: EXISTS, TYPE, TTL and OBJECT do not touch
+        the key's access time, yet count as reads (Redis's LOOKUP_NOTOUCH)."""
+        value = self.peek(key)
+        space = self.space
+        if value is None:
+            space.keyspace_misses += 1
+        else:
+            space.keyspace_hits += 1
         return value
 
     def lookup_typed(self, key, cls):
@@ -445,6 +470,9 @@ class Keyspace:
         self.evicted_keys = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
+        # Lookups count as hits or misses only for commands that are not writes, as Redis's
+        # lookupKeyWrite does not count (set per command by Node.call and Node._run_plain).
+        self.count_stats = True
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL.
         self.expired_listeners = []
 

@@ -67,7 +67,7 @@ def _delete_keys(db, argv) -> int:
 
 @command("exists", -2, "readonly fast", 1, -1, 1, group="generic", summary="Determine if a key exists", key_flags="RO", tips=MULTI_KEY_TIPS, docs=DOCS["exists"])
 def exists_cmd(c, argv):
-    peek = c.db.peek
+    peek = c.db.probe
     # A key named twice counts twice.
     return sum(1 for key in argv[1:] if peek(key) is not None)
 
@@ -80,7 +80,7 @@ def touch_cmd(c, argv):
 
 @command("type", 2, "readonly fast", 1, 1, 1, group="generic", summary="Determine the type stored at key", key_flags="RO", docs=DOCS["type"])
 def type_cmd(c, argv):
-    value = c.db.peek(argv[1])
+    value = c.db.probe(argv[1])
     return _TYPE_REPLIES["none" if value is None else type_name(value)]
 
 
@@ -241,7 +241,7 @@ def copy_cmd(c, argv):
     key, newkey = argv[1], argv[2]
     if src_db is dst_db and key == newkey:
         raise CommandError(_SAME_OBJECT)
-    value = src_db.lookup(key)
+    value = src_db.lookup_read(key)  # COPY reads its source as Redis's lookupKeyRead
     if value is None:
         return 0
     if dst_db.lookup(newkey) is not None:
@@ -383,7 +383,7 @@ def pexpireat_cmd(c, argv):
 def _ttl_generic(c, key, absolute: bool, in_ms: bool) -> int:
     """-2 when missing, -1 when persistent, else the TTL or deadline (seconds rounded)."""
     db = c.db
-    if db.peek(key) is None:
+    if db.probe(key) is None:
         return -2
     when = db.expires.get(key)
     if when is None:
@@ -449,7 +449,7 @@ _LFU_NO_IDLE = "ERR An LFU maxmemory policy is selected, idle time not tracked. 
 
 def _object_value(c, argv):
     """OBJECT looks without touching: its answer must not change the access data."""
-    return c.db.peek(argv[2])
+    return c.db.probe(argv[2])
 
 
 def object_encoding(c, argv):

@@ -36,9 +36,9 @@ _SPOP_MOVE_STRATEGY_MUL = 5
 # ---- helpers ---------------------------------------------------------
 
 
-def _read(c, key):
+def _read(c, key, lookup=None):
     """The set at key, None when absent; WRONGTYPE for another type."""
-    s = c.db.lookup(key)
+    s = (lookup or c.db.lookup)(key)
     if s is not None and s.__class__ is not SetValue:
         raise CommandError(WRONGTYPE)
     return s
@@ -281,8 +281,9 @@ def smove(c, argv):
 
 
 def _sets(c, keys) -> list:
-    """The sets at keys (None for absent ones), checking every type first."""
-    return [_read(c, k) for k in keys]
+    """The sets at keys (None for absent ones), checking every type first. Their STORE
+    forms too count the reads as hits or misses, as in Redis."""
+    return [_read(c, k, c.db.lookup_read) for k in keys]
 
 
 def _intersection(sets, limit: int = 0):

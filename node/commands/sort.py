@@ -106,7 +106,7 @@ def _parse(argv, readonly) -> _Options:
 
 def _sort(c, argv, readonly):
     o = _parse(argv, readonly)
-    value = c.db.lookup(argv[1])
+    value = c.db.lookup_read(argv[1])  # SORT ... STORE still counts its read
     if value is None:
         value = ListValue()
     cls = value.__class__
@@ -217,7 +217,7 @@ def _lookup(c, pattern: bytes, element: bytes):
         key = pattern[:star] + element + pattern[star + 1 : arrow]
     else:
         key = pattern[:star] + element + pattern[star + 1 :]
-    value = c.db.lookup(key)
+    value = c.db.lookup_read(key)  # BY and GET keys are reads, even under STORE
     if value is None:
         return None
     if field is not None:

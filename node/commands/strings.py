@@ -11,9 +11,10 @@ _UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
 _MAX_STRING = 512 * 1024 * 1024
 
 
-def _get_string(c, key):
-    """The string at key, None if absent; WRONGTYPE for another type."""
-    value = c.db.lookup(key)
+def _get_string(c, key, read=False):
+    """The string at key, None if absent; WRONGTYPE for another type. read: a write command
+    that reads the value back (GETSET, GETDEL, GETEX) counts the hit, as lookupKeyRead."""
+    value = c.db.lookup_read(key) if read else c.db.lookup(key)
     if value is not None and value.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
     return value
@@ -94,7 +95,7 @@ def set_(c, argv):
         return OK
     flags, unit, amount = _parse_set_options(argv, 3, True)
     expire_at = None if unit is None else _expire_time(c, amount, unit, "set")
-    old = db.lookup(key)
+    old = db.lookup_read(key) if flags & _OPT_GET else db.lookup(key)
     if flags & _OPT_GET and old is not None and old.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
     if (flags & _OPT_NX and old is not None) or (flags & _OPT_XX and old is None):
@@ -134,14 +135,14 @@ def psetex(c, argv):
 
 @command("getset", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Set the string value of a key and return its old value")
 def getset(c, argv):
-    old = _get_string(c, argv[1])
+    old = _get_string(c, argv[1], read=True)
     c.db.set(argv[1], argv[2])
     return old
 
 
 @command("getdel", 2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and delete the key")
 def getdel(c, argv):
-    old = _get_string(c, argv[1])
+    old = _get_string(c, argv[1], read=True)
     if old is not None:
         c.db.delete(argv[1])
     return old
@@ -152,7 +153,7 @@ def getex(c, argv):
     key = argv[1]
     flags, unit, amount = _parse_set_options(argv, 2, False)
     persist = bool(flags & _OPT_PERSIST)
-    value = _get_string(c, key)
+    value = _get_string(c, key, read=True)
     if value is None:
         return None
     # A missing key answers nil whatever the expiry says: Redis reads the number last.
@@ -212,10 +213,8 @@ def _incr(c, key, delta):
         and len(old) < 19
         and (old[0] != 48 or len(old) == 1)
     ):
-        # A counter in parse_int's usual form, and no TTL to check: lookup() inlined, as in GET.
-        space = db.space
-        space.keyspace_hits += 1
-        db.access[key] = space.lru_clock
+        # A counter in parse_int's usual form, and no TTL to check: lookup() inlined.
+        db.access[key] = db.space.lru_clock  # (a write's lookup counts no hit, as in Redis)
         current = int(old)
     else:
         old = db.lookup(key)

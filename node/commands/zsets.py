@@ -115,9 +115,9 @@ def _ranged_int(raw: bytes, lo: int, hi: int, error: str) -> int:
 # ---- lookups and small helpers ---------------------------------------------
 
 
-def _zset(c, key):
+def _zset(c, key, lookup=None):
     """The zset at key, None if absent; WRONGTYPE for another type."""
-    value = c.db.lookup(key)
+    value = (lookup or c.db.lookup)(key)
     if value is not None and value.__class__ is not ZSet:
         raise CommandError(WRONGTYPE)
     return value
@@ -472,7 +472,7 @@ def _range_items(c, argv, first, q):
         hi, hi_ex = _range_score(hi_raw)
     else:
         lo_bound, hi_bound = _lex_bound(lo_raw), _lex_bound(hi_raw)
-    z = _zset(c, argv[first])
+    z = _zset(c, argv[first], c.db.lookup_read)  # ZRANGESTORE counts its read, as ZRANGE
     if z is None:
         return None
     if q.by == _BY_RANK:
@@ -815,7 +815,7 @@ def _parse_setop(c, argv, numkeys_idx, op, name, store, card_only) -> _SetOp:
         raise CommandError(SYNTAX)
     sources = []
     for key in argv[numkeys_idx + 1 : numkeys_idx + 1 + setnum]:
-        value = c.db.lookup(key)
+        value = c.db.lookup_read(key)  # the STORE forms count their reads too
         if value is not None and value.__class__ is not ZSet and value.__class__ is not SetValue:
             raise CommandError(WRONGTYPE)
         sources.append(_Source(value))
