@@ -151,8 +151,10 @@ def scan_cmd(c, argv):
         match = compile_pattern(pattern).match
         batch = [key for key in batch if match(key)]
     found = []
+    # The TYPE filter reads each key as a lookup that counts a hit or miss, as in Redis.
+    look = db.peek if type_filter is None else db.probe
     for key in batch:
-        value = db.peek(key)
+        value = look(key)
         if value is not None and (type_filter is None or type_name(value) == type_filter):
             found.append(key)
     return [b"%d" % cursor, found]
