@@ -580,10 +580,15 @@ def _used(cmd) -> bool:
 def _commandstats(node):
     out = []
     for cmd in node.table.values():
-        subs = [s for s in cmd.subcommands.values() if _used(s)]
-        # A container is shown through its subcommands, when its dispatch counts them.
-        for one in subs or ([cmd] if _used(cmd) else []):
-            out.append(("cmdstat_" + one.name, _cmdstat(one)))
+        if not any(sub.fn is not None for sub in cmd.subcommands.values()):
+            if _used(cmd):
+                out.append(("cmdstat_" + cmd.name, _cmdstat(cmd)))
+            continue
+        # A container that dispatches to counted subcommands never runs itself in Redis:
+        # its line only shows calls refused before dispatch (a missing subcommand name).
+        if cmd.rejected_calls:
+            out.append(("cmdstat_" + cmd.name, "calls=0,usec=0,usec_per_call=0.00,rejected_calls=%d,failed_calls=0" % cmd.rejected_calls))
+        out.extend(("cmdstat_" + sub.name, _cmdstat(sub)) for sub in cmd.subcommands.values() if _used(sub))
     return out
 
 

@@ -1,4 +1,5 @@
-"""INFO stats keyspace_hits / keyspace_misses: which lookups count, compared with redis-server.
+"""INFO counters compared with redis-server: keyspace_hits / keyspace_misses (which lookups
+count) and commandstats for container commands.
 
 Redis counts a read's lookup (lookupKeyRead, also the no-touch reads of EXISTS, TYPE,
 TTL and OBJECT) and not a write's (lookupKeyWrite), except where a write command
@@ -82,3 +83,36 @@ def test_keyspace_hits_and_misses_count_as_in_redis(redis, triokv, in_multi):
         if got != expected:
             differ.append("%s: redis %s, triokv %s" % (" ".join(argv), expected, got))
     assert not differ, "keyspace hits/misses differ:\n" + "\n".join(differ)
+
+
+CONTAINER_CALLS = [
+    "OBJECT", "CONFIG", "CLIENT", "OBJECT foo", "OBJECT ENCODING", "OBJECT ENCODING nx", "OBJECT FREQ s",
+    "CONFIG GET maxmemory", "CLIENT ID", "MEMORY USAGE nx", "MEMORY", "GET", "GET s", "NOSUCHCOMMAND",
+]
+
+
+def _commandstats(server):
+    client = redis_py.Redis(host=server.host, port=server.port, protocol=2, socket_timeout=10)
+    try:
+        client.flushall()
+        client.set("s", "5")
+        client.config_resetstat()
+        for line in CONTAINER_CALLS:
+            try:
+                client.execute_command(*line.split())
+            except redis_py.ResponseError:
+                pass
+        stats = client.info("commandstats")
+        stats.pop("cmdstat_info", None)
+        stats.pop("cmdstat_config|resetstat", None)
+        # Times differ; the counts must not.
+        return {name: (v["calls"], v["rejected_calls"], v["failed_calls"]) for name, v in stats.items()}, client.info("errorstats")
+    finally:
+        client.close()
+
+
+def test_commandstats_of_containers_and_their_subcommands_as_in_redis(redis, triokv):
+    """A container (OBJECT, CONFIG, CLIENT, MEMORY) is counted only when refused for want of a
+    subcommand; its subcommands have their own lines; an unknown subcommand counts nowhere
+    but in errorstats."""
+    assert _commandstats(triokv) == _commandstats(redis)
