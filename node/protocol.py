@@ -90,23 +90,20 @@ class RequestReader:
             window.append(data)
         self._window_bytes += len(data)
         self._lines_seen += data.count(b"\n")
-        requests = []
-        append = requests.append
-        gets = self._reader.gets
         try:
-            request = gets()
-            while request is not False:
-                if request.__class__ is not list or not request:
-                    # *-1 or *0 (Redis skips them), or not a request at all: Redis's rules judge.
-                    return self._recover_at(requests, _well_formed(requests))
-                append(request)
-                request = gets()
+            requests = list(iter(self._reader.gets, False))
         except hiredis.ProtocolError:
-            return self._recover_at(requests, _well_formed(requests))
+            # The Python parser reads the window again, past the requests already returned.
+            return self._recover([], None)
         for request in requests:
-            for arg in request:
-                if arg.__class__ is not bytes:  # an integer, a nested array, ...
-                    return self._recover_at(requests, _well_formed(requests))
+            # *-1 or *0 (Redis skips them), not a request at all, or an argument that is not a
+            # bulk string (join refuses integers, arrays, nulls): Redis's rules judge.
+            if request.__class__ is not list or not request:
+                return self._recover_at(requests, _well_formed(requests))
+            try:
+                _join(request)
+            except TypeError:
+                return self._recover_at(requests, _well_formed(requests))
         self._done += len(requests)
         self._lines_expected += len(requests) + 2 * sum(map(len, requests))
         if requests and _ends_with(data, encode_command(requests[-1])):
@@ -226,9 +223,14 @@ class RequestReader:
         return bool(self._slow)
 
 
+_join = b"".join
+
+
 def _well_formed(requests) -> int:
-    """How many requests, from the first, hold only bulk strings."""
+    """How many requests, from the first, are non-empty arrays of bulk strings."""
     for kept, request in enumerate(requests):
+        if request.__class__ is not list or not request:
+            return kept
         for arg in request:
             if arg.__class__ is not bytes:
                 return kept
