@@ -234,6 +234,30 @@ class Database:
         if self.watched or self.blocking:
             self._signal(key)
 
+    def set_pairs(self, argv):
+        """set() for each key/value pair in argv[1:] (MSET). With no TTLs, encodings, LFU,
+        WATCH or blocked clients in play, only the value, its size and its access time
+        change: that loop runs with its invariants read once."""
+        space = self.space
+        if self.expires or self.str_encodings or space.lfu or self.watched or self.blocking:
+            for i in range(1, len(argv), 2):
+                self.set(argv[i], argv[i + 1])
+            return
+        data, access, clock = self.data, self.access, space.lru_clock
+        grown = stored = 0
+        for i in range(1, len(argv), 2):
+            key, value = argv[i], argv[i + 1]
+            old = data.get(key)
+            if old is not None and old.__class__ is not bytes:
+                self.set(key, value)  # a collection replaced: set() drops its size
+                continue
+            data[key] = value
+            access[key] = clock
+            grown += len(value) - (0 if old is None else len(old))
+            stored += 1
+        self.string_bytes += grown
+        space.dirty += stored
+
     def overwrite_string(self, key, old, new):
         """Replace the string old, just read at key by lookup(), with new, keeping its TTL:
         what set(key, new, keep_ttl=True) does when the key holds a live string (the access

@@ -184,9 +184,7 @@ def mget(c, argv):
 def mset(c, argv):
     if len(argv) % 2 == 0:
         raise CommandError("ERR wrong number of arguments for 'mset' command")
-    db_set = c.db.set
-    for i in range(1, len(argv), 2):
-        db_set(argv[i], argv[i + 1])
+    c.db.set_pairs(argv)
     return OK
 
 
@@ -197,8 +195,7 @@ def msetnx(c, argv):
     db = c.db
     if any(db.lookup(argv[i]) is not None for i in range(1, len(argv), 2)):
         return 0
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
+    db.set_pairs(argv)
     return 1
 
 

@@ -112,6 +112,35 @@ def test_incr_under_lfu_counts_the_access(h):
     assert h.run("GET", "n") == b"51"
 
 
+def _string_bytes_consistent(h):
+    db = h.client.db
+    return db.string_bytes == sum(len(v) for v in db.data.values() if v.__class__ is bytes)
+
+
+def test_mset_keeps_set_bookkeeping(h):
+    """MSET's loop (Database.set_pairs) does what SET does for each pair."""
+    assert h.run("MSET", "a", "1", "b", "22", "a", "333") == b"OK"
+    assert h.run("MGET", "a", "b") == [b"333", b"22"]
+    assert _string_bytes_consistent(h)
+    h.run("RPUSH", "l", "x")
+    dirty = h.node.keyspace.dirty
+    assert h.run("MSET", "l", "now a string", "b", "2") == b"OK"
+    assert h.run("TYPE", "l") == b"string" and h.node.keyspace.dirty == dirty + 2
+    assert _string_bytes_consistent(h) and "l" not in h.client.db.coll_sizes
+    h.run("SET", "t", "v", "EX", "100")
+    h.run("APPEND", "b", "x")
+    assert h.run("MSETNX", "t", "1") == 0
+    assert h.run("MSET", "t", "1", "b", "5") == b"OK"
+    assert h.run("TTL", "t") == -1 and h.run("OBJECT", "ENCODING", "b") == b"int"
+    other = h.new_client()
+    h.run("WATCH", "a")
+    h.run("MSET", "a", "9", client=other)
+    h.run("MULTI")
+    h.run("GET", "a")
+    assert h.run("EXEC") is None
+    assert _string_bytes_consistent(h)
+
+
 # ---- LCS ---------------------------------------------------------------------------------
 
 
