@@ -316,6 +316,14 @@ class Database:
             # Re-estimated when memory is next read (eviction, INFO), not on every change.
             self.stale_sizes.add(key)
 
+    def grew(self, key):
+        """modified() for a collection that cannot be empty after the change (a push, an
+        add, a field set): the emptiness check and the value's lookup are skipped."""
+        self.space.dirty += 1
+        if self.watched or self.blocking:
+            self._signal(key)
+        self.stale_sizes.add(key)
+
     def _signal(self, key):
         """Break WATCHes on key and wake clients blocked on it."""
         clients = self.watched.get(key)

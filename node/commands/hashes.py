@@ -71,7 +71,7 @@ def hset(c, argv):
             h[argv[i]] = argv[i + 1]
         if not h.big:
             hash_grown(h, argv[2:], c.node.config.values)
-    db.modified(key)
+    db.grew(key)
     return len(h) - before
 
 

@@ -108,7 +108,7 @@ def lpush(c, argv):
         lst.appendleft(argv[2])
     else:
         lst.extendleft(islice(argv, 2, None))
-    db.modified(key)
+    db.grew(key)
     return len(lst)
 
 
@@ -127,7 +127,7 @@ def rpush(c, argv):
         lst.append(argv[2])
     else:
         lst.extend(islice(argv, 2, None))
-    db.modified(key)
+    db.grew(key)
     return len(lst)
 
 

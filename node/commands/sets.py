@@ -128,7 +128,7 @@ def sadd(c, argv):
     if added:
         if not s.big:
             set_grown(s, argv[2:], c.node.config.values)
-        db.modified(key)
+        db.grew(key)
     return added
 
 

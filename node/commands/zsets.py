@@ -287,11 +287,11 @@ def zadd(c, argv):
         if z.compact:
             _grow(c, z, member)
         z.insert(member, score)
-        db.modified(key)
+        db.grew(key)
         return ONE
     if score != cur:
         z.rescore(member, cur, score)
-        db.modified(key)
+        db.grew(key)
     return ZERO
 
 
