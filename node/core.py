@@ -94,7 +94,14 @@ class Node:
 
     @property
     def total_commands_processed(self) -> int:
-        return sum(cmd.calls for cmd in self.table.values())
+        # A call refused for an unknown subcommand or a subcommand's arity was never processed.
+        total = 0
+        for cmd in self.table.values():
+            if table.counts_through_subcommands(cmd):
+                total += sum(sub.calls for sub in cmd.subcommands.values())
+            else:
+                total += cmd.calls
+        return total
 
     # ---- clients -----------------------------------------------------
 

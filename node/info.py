@@ -580,7 +580,7 @@ def _used(cmd) -> bool:
 def _commandstats(node):
     out = []
     for cmd in node.table.values():
-        if not any(sub.fn is not None for sub in cmd.subcommands.values()):
+        if not table.counts_through_subcommands(cmd):
             if _used(cmd):
                 out.append(("cmdstat_" + cmd.name, _cmdstat(cmd)))
             continue

@@ -152,6 +152,12 @@ def _set_meta(cmd, acl, tips, key_flags, key_specs, docs):
     cmd.docs = docs
 
 
+def counts_through_subcommands(cmd) -> bool:
+    """A container whose subcommands run (and are counted) through run_subcommand: as in
+    Redis, its calls are its subcommands' calls."""
+    return any(sub.fn is not None for sub in cmd.subcommands.values())
+
+
 def run_subcommand(c, argv):
     """Run a container command's subcommand registered with `fn`, with Redis's checks
     (unknown subcommand, the subcommand's arity) and its own INFO commandstats."""
