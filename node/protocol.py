@@ -38,12 +38,13 @@ HIREDIS_MAX_MULTIBULK = 1024 * 1024
 UNAUTH_MAX_MULTIBULK = 10
 UNAUTH_MAX_BULK = 16384
 WINDOW_LIMIT = 8 * 1024 * 1024
+DRY_RUN_BYTES = 64 * 1024  # of an unfinished request, read by Redis's rules to compare
 _SPACE = b" \t\n\v\f\r"
 _HEX = b"0123456789abcdefABCDEF"
-# A line starting with a RESP type other than '*' or '$': never part of a valid request
-# (outside payloads). Checked only on chunks that end mid-request.
+# Counts and bulk lengths of seven digits or more: hiredis would preallocate for the one and
+# wait for the other, where Redis may refuse them at once (the limits are at least 1 MB).
 _LONG_COUNT = re.compile(rb"\*\d{7}")
-_NON_BULK_LINE = re.compile(rb"\n[-+:=,_#%~>(!|*]")
+_SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
@@ -59,7 +60,7 @@ class NeedMore(Exception):
 
 
 class RequestReader:
-    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_lines_seen", "_lines_expected", "max_bulk", "query_limit", "authenticated")
+    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_lines_seen", "_lines_expected", "_pending_from", "max_bulk", "query_limit", "authenticated")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3, authenticated: bool = True):
         self._reader = hiredis.Reader()
@@ -69,6 +70,7 @@ class RequestReader:
         self._slow = None  # bytes buffered by the Python parser while it is in charge
         self._lines_seen = 0  # newlines fed since the last boundary
         self._lines_expected = 0  # newlines the requests returned since then account for
+        self._pending_from = 0  # where in the window the unfinished request starts
         self.max_bulk = max_bulk
         self.query_limit = query_limit
         self.authenticated = authenticated
@@ -107,16 +109,17 @@ class RequestReader:
         self._done += len(requests)
         self._lines_expected += len(requests) + 2 * sum(map(len, requests))
         if requests and _ends_with(data, encode_command(requests[-1])):
-            if self._lines_seen != self._lines_expected:
+            if self._lines_seen != self._lines_expected and self._window is not None:
                 # A line too many or too few: a payload holding newlines, or an element
                 # hiredis read as a bulk that Redis would refuse (`+x`). Let Redis's rules judge.
+                # (A window too large to keep was read by Redis's rules as it arrived, in
+                # _odd_partial: its payloads' newlines are no reason to refuse it.)
                 return self._recover([], None, skip=self._done - len(requests))
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
-        elif self._long_bulk(data) or _NON_BULK_LINE.search(data, _partial_start(data, requests)):
-            # A bulk hiredis would wait for but Redis refuses, or a line no request can hold.
+        elif self._odd_partial(data, requests):
             return self._recover([], None, skip=self._done - len(requests))
         elif self._window_bytes > WINDOW_LIMIT:
             self._window = None
@@ -125,19 +128,44 @@ class RequestReader:
         return requests, None
 
     def _at_boundary(self):
+        self._pending_from = 0
         self._window = []
         self._window_bytes = 0
         self._done = 0
         self._lines_seen = 0
         self._lines_expected = 0
 
-    def _long_bulk(self, data: bytes) -> bool:
-        """A bulk length over the limit in the chunk's first or last header: Redis refuses
-        it at once, hiredis would wait for its data. A length hidden in the middle of a
-        chunk belongs to a request hiredis already completed, bounded by the query buffer
-        limit; a payload that merely looks like a header only costs the slower parse."""
-        for pos in (data.find(b"$"), data.rfind(b"$")):
-            if pos >= 0 and data[pos + 1 : pos + 8].isdigit() and self._too_big(data, pos):
+    def _odd_partial(self, data: bytes, requests) -> bool:
+        """Whether Redis would already judge the unfinished request at the chunk's end, where
+        hiredis waits for more: a bulk length over the limit (hiredis reads what follows as
+        its payload), or anything Redis's rules refuse or read differently (a line no request
+        can hold, a request not starting with "*", a header line ended by a lone "\r")."""
+        start = _partial_start(data, requests)
+        if requests:
+            self._pending_from = self._window_bytes - len(data) + start
+        if self._long_bulk(data, start):
+            return True
+        window = self._window
+        if window is None:
+            return False
+        unfinished = _tail(window, self._window_bytes, self._pending_from, DRY_RUN_BYTES)
+        if not unfinished:
+            return False
+        parser = RedisParser(unfinished, self.max_bulk, self.authenticated)
+        try:
+            parser.next_request()
+        except NeedMore:
+            return False  # Redis waits too
+        except ProtocolFailure:
+            return True
+        return True  # complete for Redis, not for hiredis
+
+    def _long_bulk(self, data: bytes, start: int = 0) -> bool:
+        """A bulk length over the limit in a header of the chunk from `start` on: Redis refuses
+        it at once, where hiredis would wait for its data (or has read it, in a large window).
+        A payload that merely looks like such a header only costs the slower parse."""
+        for m in _SEVEN_DIGIT_BULK.finditer(data, start):  # the limit is at least 1 MB
+            if self._too_big(data, m.start()):
                 return True
         return False
 
@@ -244,8 +272,29 @@ def _ends_with(data: bytes, encoded: bytes) -> bool:
     return encoded.endswith(data)
 
 
+def _tail(window, end: int, offset: int, limit: int) -> bytes:
+    """Up to `limit` bytes of the window's chunks from `offset` on (`end`: the window's size).
+    Walks back from the last chunk, where an unfinished request usually starts."""
+    if offset >= end:
+        return b""
+    i, pos = len(window), end
+    while pos > offset:
+        i -= 1
+        pos -= len(window[i])
+    pieces = [window[i][offset - pos :]]
+    got = len(pieces[0])
+    for j in range(i + 1, len(window)):
+        if got >= limit:
+            break
+        pieces.append(window[j])
+        got += len(window[j])
+    return (pieces[0] if len(pieces) == 1 else b"".join(pieces))[:limit]
+
+
 def _partial_start(data: bytes, requests) -> int:
-    """Where the unfinished request in a chunk starts (0 if it began in an earlier chunk)."""
+    """Where the unfinished request in a chunk starts (0 if it began in an earlier chunk).
+    A copy of the last complete request inside the unfinished one's payload moves it later:
+    the checks then miss what comes before the copy (an adversarial case only)."""
     if not requests:
         return 0
     encoded = encode_command(requests[-1])

@@ -75,7 +75,17 @@ MALFORMED = {
     "unbalanced-quotes-inline": (b'SET k "abc\r\n', _err("unbalanced quotes in request"), True),
     "inline-70kb-without-newline": (b"A" * (70 * 1024), _err("too big inline request"), True),
     "error-after-good-request": (b"*1\r\n$4\r\nPING\r\n*x\r\n", b"+PONG\r\n" + _err("invalid multibulk length"), True),
+    # Redis ends a header line at any "\r" and skips the next byte: it judges the line at once
+    "multibulk-count-ended-by-a-lone-cr": (b'*3-"\r5978%#G\r', _err("invalid multibulk length"), True),
+    # the two bytes after a payload are skipped unread; the next header is judged before the rest arrives
+    "header-after-skipped-bytes-is-judged": (b"*4\r\n$4\r\nHSE\nfz:8\r\n$1\r\nf\r\n$1\r", _err("expected '$', got ':'"), True),
+    "long-bulk-inside-an-unfinished-request": (
+        b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$99999999999\r\nk\r\n$1\r\nv\r\n",
+        b"+PONG\r\n" + _err("invalid bulk length"),
+        True,
+    ),
     # not errors: Redis reads these and keeps the connection
+    "bulk-length-ended-by-cr-and-any-byte": (b"*1\r\n$4\rxPING\r\n", b"+PONG\r\n", False),
     "null-multibulk-is-skipped": (b"*-1\r\n*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", False),
     "empty-multibulk-is-skipped": (b"*0\r\n*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", False),
     "bulk-outside-multibulk-is-inline": (b"$3\r\nabc\r\n", (UNKNOWN % "$3" + UNKNOWN % "abc").encode(), False),

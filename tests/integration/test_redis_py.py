@@ -409,6 +409,16 @@ def test_hello_switches_protocol_and_rejects_unknown_version(clients):
 # ---- sizes and concurrency -----------------------------------------------------------
 
 
+def test_ten_megabyte_text_with_newlines_round_trips(clients, protocol):
+    """A request larger than the reader keeps for re-reading (8 MB), whose payload holds
+    newlines not followed by a protocol type byte: once refused as 'could not resynchronize'."""
+    r = clients(protocol=protocol)
+    value = b"hello\nworld " * (10 * 1024 * 1024 // 12)
+    assert r.set("text", value) is True
+    assert r.strlen("text") == len(value)
+    assert r.get("text") == value
+
+
 def test_ten_megabyte_value_round_trips(clients, protocol):
     r = clients(protocol=protocol)
     value = os.urandom(10 * 1024 * 1024)
