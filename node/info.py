@@ -568,8 +568,12 @@ def _latencystats(node):
 
 
 def _cmdstat(cmd) -> str:
-    per_call = cmd.nsec / 1000 / cmd.calls if cmd.calls else 0.0
-    return "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (cmd.calls, cmd.nsec // 1000, per_call, cmd.rejected_calls, cmd.failed_calls)
+    return _cmdstat_line(cmd.calls, cmd.nsec, cmd.rejected_calls, cmd.failed_calls)
+
+
+def _cmdstat_line(calls, nsec, rejected, failed) -> str:
+    per_call = nsec / 1000 / calls if calls else 0.0
+    return "calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,failed_calls=%d" % (calls, nsec // 1000, per_call, rejected, failed)
 
 
 def _used(cmd) -> bool:
@@ -587,7 +591,7 @@ def _commandstats(node):
         # A container that dispatches to counted subcommands never runs itself in Redis:
         # its line only shows calls refused before dispatch (a missing subcommand name).
         if cmd.rejected_calls:
-            out.append(("cmdstat_" + cmd.name, "calls=0,usec=0,usec_per_call=0.00,rejected_calls=%d,failed_calls=0" % cmd.rejected_calls))
+            out.append(("cmdstat_" + cmd.name, _cmdstat_line(0, 0, cmd.rejected_calls, 0)))
         out.extend(("cmdstat_" + sub.name, _cmdstat(sub)) for sub in cmd.subcommands.values() if _used(sub))
     return out
 

@@ -119,10 +119,14 @@ class RequestReader:
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
-        elif self._odd_partial(data, requests):
-            return self._recover([], None, skip=self._done - len(requests))
-        elif self._window_bytes > WINDOW_LIMIT:
-            self._window = None
+        else:
+            start = _partial_start(data, requests)
+            if requests:
+                self._pending_from = self._window_bytes - len(data) + start
+            if self._odd_partial(data, start):
+                return self._recover([], None, skip=self._done - len(requests))
+            if self._window_bytes > WINDOW_LIMIT:
+                self._window = None
         if self._window_bytes > self.query_limit:
             return requests, Failure(None)
         return requests, None
@@ -135,14 +139,12 @@ class RequestReader:
         self._lines_seen = 0
         self._lines_expected = 0
 
-    def _odd_partial(self, data: bytes, requests) -> bool:
-        """Whether Redis would already judge the unfinished request at the chunk's end, where
-        hiredis waits for more: a bulk length over the limit (hiredis reads what follows as
-        its payload), or anything Redis's rules refuse or read differently (a line no request
-        can hold, a request not starting with "*", a header line ended by a lone "\r")."""
-        start = _partial_start(data, requests)
-        if requests:
-            self._pending_from = self._window_bytes - len(data) + start
+    def _odd_partial(self, data: bytes, start: int) -> bool:
+        """Whether Redis would already judge the unfinished request (from `start` in this
+        chunk, from _pending_from in the window), where hiredis waits for more: a bulk length
+        over the limit (hiredis reads what follows as its payload), or anything Redis's rules
+        refuse or read differently (a line no request can hold, a request not starting with
+        "*", a header line ended by a lone "\r")."""
         if self._long_bulk(data, start):
             return True
         window = self._window

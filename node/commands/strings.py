@@ -11,10 +11,10 @@ _UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
 _MAX_STRING = 512 * 1024 * 1024
 
 
-def _get_string(c, key, read=False):
-    """The string at key, None if absent; WRONGTYPE for another type. read: a write command
-    that reads the value back (GETSET, GETDEL, GETEX) counts the hit, as lookupKeyRead."""
-    value = c.db.lookup_read(key) if read else c.db.lookup(key)
+def _get_string(c, key, lookup=None):
+    """The string at key, None if absent; WRONGTYPE for another type. A write command that
+    reads the value back (GETSET, GETDEL, GETEX) passes db.lookup_read to count the hit."""
+    value = (lookup or c.db.lookup)(key)
     if value is not None and value.__class__ is not bytes:
         raise CommandError(WRONGTYPE)
     return value
@@ -135,14 +135,14 @@ def psetex(c, argv):
 
 @command("getset", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Set the string value of a key and return its old value")
 def getset(c, argv):
-    old = _get_string(c, argv[1], read=True)
+    old = _get_string(c, argv[1], c.db.lookup_read)
     c.db.set(argv[1], argv[2])
     return old
 
 
 @command("getdel", 2, "write fast", 1, 1, 1, group="string", summary="Get the value of a key and delete the key")
 def getdel(c, argv):
-    old = _get_string(c, argv[1], read=True)
+    old = _get_string(c, argv[1], c.db.lookup_read)
     if old is not None:
         c.db.delete(argv[1])
     return old
@@ -153,7 +153,7 @@ def getex(c, argv):
     key = argv[1]
     flags, unit, amount = _parse_set_options(argv, 2, False)
     persist = bool(flags & _OPT_PERSIST)
-    value = _get_string(c, key, read=True)
+    value = _get_string(c, key, c.db.lookup_read)
     if value is None:
         return None
     # A missing key answers nil whatever the expiry says: Redis reads the number last.
@@ -203,16 +203,10 @@ def _incr(c, key, delta):
     """Add delta to the integer at key, keeping its TTL (as Redis's INCR does)."""
     db = c.db
     old = db.data.get(key)
-    if (
-        old.__class__ is bytes
-        and not (db.expires or db.freq)
-        and old.isdigit()
-        and len(old) < 19
-        and (old[0] != 48 or len(old) == 1)
-    ):
-        # A counter in parse_int's usual form, and no TTL to check: lookup() inlined.
-        db.access[key] = db.space.lru_clock  # (a write's lookup counts no hit, as in Redis)
-        current = int(old)
+    if old.__class__ is bytes and not (db.expires or db.freq):
+        # A live string and no TTL to check: lookup() inlined (a write's lookup counts no hit).
+        db.access[key] = db.space.lru_clock
+        current = parse_int(old)
     else:
         old = db.lookup(key)
         if old is None:
