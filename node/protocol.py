@@ -45,6 +45,9 @@ _HEX = b"0123456789abcdefABCDEF"
 # wait for the other, where Redis may refuse them at once (the limits are at least 1 MB).
 _LONG_COUNT = re.compile(rb"\*\d{7}")
 _SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
+# RESP3 type bytes hiredis accepts where Redis requires "*" (a request) or "$" (an argument).
+_ODD_TYPES = b"~>|="
+_ODD_LINE_START = re.compile(rb"\n[~>|=]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
@@ -107,6 +110,10 @@ class RequestReader:
             except TypeError:
                 return self._recover_at(requests, _well_formed(requests))
         self._done += len(requests)
+        if _odd_line_start(data):
+            # A RESP3 header where a request or a bulk should start: hiredis reads it as one,
+            # Redis does not. Let Redis's rules judge.
+            return self._recover([], None, skip=self._done - len(requests))
         self._lines_expected += len(requests) + 2 * sum(map(len, requests))
         if requests and _ends_with(data, encode_command(requests[-1])):
             if self._lines_seen != self._lines_expected and self._window is not None:
@@ -265,6 +272,16 @@ def _well_formed(requests) -> int:
             if arg.__class__ is not bytes:
                 return kept
     return len(requests)
+
+
+def _odd_line_start(data: bytes) -> bool:
+    """Whether a line may start with "~", ">" or "|" (hiredis reads them as a request like "*")
+    or "=" (a bulk, like "$"), where Redis reads an inline command or refuses the element.
+    Four byte searches rule out almost every chunk; a payload starting with one of these
+    bytes only costs the slower parse. (The chunk's first byte is a line start for all we know.)"""
+    if data.find(b"~") < 0 and data.find(b">") < 0 and data.find(b"|") < 0 and data.find(b"=") < 0:
+        return False
+    return data[0] in _ODD_TYPES or _ODD_LINE_START.search(data) is not None
 
 
 def _ends_with(data: bytes, encoded: bytes) -> bool:

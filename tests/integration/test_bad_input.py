@@ -62,6 +62,7 @@ def _err(text: str) -> bytes:
     return b"-ERR Protocol error: " + text.encode() + b"\r\n"
 
 
+PING = b"*1\r\n$4\r\nPING\r\n"
 UNKNOWN = "-ERR unknown command '%s', with args beginning with: \r\n"
 
 # (request bytes, what Redis 7.0.15 sends back, whether it closes the connection)
@@ -84,7 +85,25 @@ MALFORMED = {
         b"+PONG\r\n" + _err("invalid bulk length"),
         True,
     ),
+    # hiredis reads a verbatim string as a bulk; Redis refuses it
+    "verbatim-string-where-bulk-expected": (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n" + PING, _err("expected '$', got '='"), True),
     # not errors: Redis reads these and keeps the connection
+    # RESP3 aggregates after a request are inline commands to Redis (hiredis reads them as requests)
+    "set-header-after-a-request-is-inline": (
+        PING + b"~1\r\n$4\r\nPING\r\n" + PING,
+        b"+PONG\r\n" + (UNKNOWN % "~1" + UNKNOWN % "$4").encode() + b"+PONG\r\n+PONG\r\n",
+        False,
+    ),
+    "push-header-after-a-request-is-inline": (
+        PING + b">1\r\n$4\r\nPING\r\n" + PING,
+        b"+PONG\r\n" + (UNKNOWN % ">1" + UNKNOWN % "$4").encode() + b"+PONG\r\n+PONG\r\n",
+        False,
+    ),
+    "attribute-header-after-a-request-is-inline": (
+        PING + b"|1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,
+        b"+PONG\r\n" + "".join(UNKNOWN % w for w in ("|1", "$1", "a", "$1", "b")).encode() + b"+PONG\r\n",
+        False,
+    ),
     "bulk-length-ended-by-cr-and-any-byte": (b"*1\r\n$4\rxPING\r\n", b"+PONG\r\n", False),
     "null-multibulk-is-skipped": (b"*-1\r\n*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", False),
     "empty-multibulk-is-skipped": (b"*0\r\n*1\r\n$4\r\nPING\r\n", b"+PONG\r\n", False),
@@ -118,7 +137,7 @@ _SEED_COMMANDS = [
 ]  # fmt: skip
 SEEDS = [encode_command(c) for c in _SEED_COMMANDS] + [b"PING\r\n", b'SET fz:q "a b"\r\n', b"ECHO 'x'\r\n", b"\r\n"]
 NUMBERS = [b"-1", b"0", b"-5", b"99999999999", b"2147483648", b"1048577", b"536870913", b"abc", b""]
-PROTOCOL_BYTES = b'*$:+-,_#%~>\r\n0123456789 "\'\\abcPING'
+PROTOCOL_BYTES = b'*$:+-,_#%~>|=(\r\n0123456789 "\'\\abcPING'
 
 
 @st.composite
