@@ -25,6 +25,10 @@ from .session import Block
 _QUEUED = resp.QUEUED
 _SMALL_INTS = resp.SMALL_INTS
 _BULK_HEADERS = resp.BULK_HEADERS
+# From this slowlog threshold up, a run of fast commands is timed as a whole (Node._run_plain):
+# a fast command alone does not take a millisecond, a stall of the host can.
+_RUN_TIMING_FLOOR_NS = 1_000_000
+_NO_RUN = object()  # no command looks up to it
 _IN_MULTI_OK = {"exec", "discard", "multi", "watch", "quit", "reset"}
 _NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
@@ -330,39 +334,44 @@ class Node:
         returns the index of the first request that needs execute.
 
         This is the hot path of a pipelining client: no call per command beyond the
-        command itself, and one clock read per command. A command's time runs from the
-        previous one's end, so the loop's own few steps count as part of it."""
-        table = self.table
-        get_cmd = (table.plain_reads_by_bytes if self.write_checks else table.plain_by_bytes).get
+        command itself. Commands are timed by the run (consecutive calls of one command),
+        from the previous run's end: INFO commandstats gets the same sums as from timing
+        each call, for one clock read per run. A command that may be slow (not flagged
+        fast), or any command while the slowlog threshold is under _RUN_TIMING_FLOOR_NS,
+        is a run of its own; a run of fast commands that reaches the threshold is logged
+        as its last command with the run's time."""
+        get_cmd = (self.table.plain_reads_by_bytes if self.write_checks else self.table.plain_by_bytes).get
         keyspace = self.keyspace
         append = c.out.append
-        slow_ns = self.slowlog_ns
         listeners = self.propagate_listeners
+        slow_ns = self.slowlog_ns
+        by_run = slow_ns >= _RUN_TIMING_FLOOR_NS
         self.current_client = c
-        ran = 0
+        run = _NO_RUN  # the command whose run is being timed
+        run_from = j = i
+        n = len(requests)
         start = _perf_counter_ns()
-        for argv in requests if i == 0 else requests[i:]:
+        while j < n:
+            argv = requests[j]
             cmd = get_cmd(argv[0])
-            if cmd is None:
-                break
-            arity = cmd.arity
+            if cmd is not run:
+                if cmd is None:
+                    break
+                if j > run_from:
+                    start = self._end_run(c, run, j - run_from, requests[j - 1], start)
+                run, run_from = cmd, j
+                arity, fn, is_write, alone = cmd.arity, cmd.fn, cmd.is_write, not (by_run and cmd.is_fast)
+                keyspace.count_stats = not is_write
             if arity != len(argv) and (arity > 0 or len(argv) < -arity):
                 break
-            dirty = keyspace.dirty
-            keyspace.count_stats = not cmd.is_write
+            if is_write and listeners:
+                dirty = keyspace.dirty
             try:
-                reply = cmd.fn(c, argv)
+                reply = fn(c, argv)
             except CommandError as e:
                 reply = self._failed(cmd, e)
             except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
                 reply = self._internal_error(cmd, e)
-            end = _perf_counter_ns()
-            took = end - start
-            start = end
-            cmd.calls += 1
-            cmd.nsec += took
-            if took >= slow_ns:
-                self.record_slow(c, argv, took // 1000)
             t = reply.__class__
             if t is bytes:
                 size = len(reply)
@@ -375,15 +384,49 @@ class Node:
                 append(b"_\r\n" if c.resp3 else b"$-1\r\n")
             else:
                 append(encode(reply, c.resp3))
-            if keyspace.dirty != dirty and (listeners or keyspace.ready_keys):
-                self._after_change(c, cmd, argv)  # (no synchronous replication here)
-            if c.propagate_as is not None:
-                c.propagate_as = None
-            ran += 1
-        if ran:
+            j += 1
+            if is_write:
+                if listeners:
+                    if keyspace.dirty != dirty:
+                        self._after_plain_change(c, cmd, argv)
+                    if c.propagate_as is not None:
+                        c.propagate_as = None
+                elif keyspace.ready_keys:  # only a change wakes a blocked client
+                    self._after_plain_change(c, cmd, argv)
+            if alone:  # _end_run inlined: the common case for commands not flagged fast
+                end = _perf_counter_ns()
+                took = end - start
+                start = end
+                cmd.calls += 1
+                cmd.nsec += took
+                if took >= slow_ns:
+                    self.record_slow(c, argv, took // 1000)
+                run_from = j
+        if j > run_from:
+            self._end_run(c, run, j - run_from, requests[j - 1], start)
+        # With no listener, a rewrite for propagation (SET ... EX as PXAT, SPOP as SREM) was
+        # left in place: it must not leak into a later batch.
+        c.propagate_as = None
+        if j > i:
             # Other clients see it only between batches: set once, for the last one.
-            c.last_cmd = get_cmd(requests[i + ran - 1][0]).name
-        return i + ran
+            c.last_cmd = get_cmd(requests[j - 1][0]).name
+        return j
+
+    def _after_plain_change(self, c, cmd, argv):
+        """_after_change for the batch path (no synchronous replication there)."""
+        self._after_change(c, cmd, argv)
+        self.current_client = c  # the clients it served ran their commands through call()
+        self.keyspace.count_stats = False  # as they did theirs: this run is of a write
+
+    def _end_run(self, c, cmd, calls, last_argv, start) -> int:
+        """Account for a run of calls of cmd that began at start; returns its end."""
+        end = _perf_counter_ns()
+        took = end - start
+        cmd.calls += calls
+        cmd.nsec += took
+        if took >= self.slowlog_ns:
+            self.record_slow(c, last_argv, took // 1000)
+        return end
 
     def _failed(self, cmd, error):
         """The reply to a command that raised CommandError, counted as Redis counts it."""

@@ -58,6 +58,7 @@ class Command:
     docs: dict = None  # complexity, history, arguments, doc_flags, deprecated_since, replaced_by
     # Precomputed for the hot path.
     is_write: bool = False
+    is_fast: bool = False
     denyoom: bool = False
     no_auth: bool = False
     loading_ok: bool = False
@@ -118,6 +119,7 @@ def command(name, arity, flags="", first=0, last=0, step=0, group="generic", sum
         )
         _set_meta(cmd, acl, tips, key_flags, key_specs, docs)
         cmd.is_write = WRITE in flag_set
+        cmd.is_fast = FAST in flag_set
         cmd.denyoom = DENYOOM in flag_set
         cmd.no_auth = NO_AUTH in flag_set
         cmd.loading_ok = LOADING in flag_set

@@ -1,0 +1,90 @@
+"""Node.run_ready's batch path for plain commands: what it accounts for, per call and per run.
+
+A pipeline of plain commands is timed by the run (consecutive calls of one command); these
+tests pin down what a user sees of that in INFO commandstats and SLOWLOG."""
+
+import re
+
+import hiredis
+import pytest
+
+import node.core
+from conftest import Harness
+
+
+def _argvs(*commands):
+    return [[a.encode() for a in command.split()] for command in commands]
+
+
+def _pipeline(h, *commands):
+    """Run the commands as one batch; their decoded replies."""
+    c = h.client
+    assert h.node.run_ready(c, _argvs(*commands), 0) is None
+    reader = hiredis.Reader()
+    reader.feed(b"".join(c.out))
+    c.out.clear()
+    return [reader.gets() for _ in commands]
+
+
+def _calls(h):
+    info = h.run("INFO", "commandstats").decode()
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_([\w|]+):calls=(\d+)", info)}
+
+
+def _slowlog(h):
+    return [(entry[2], entry[3]) for entry in reversed(h.run("SLOWLOG", "GET", "-1")) if entry[3][0] != b"CONFIG"]
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """The batch path's nanosecond clock, advancing 2 ms a read."""
+    now = [0]
+
+    def read():
+        now[0] += 2_000_000
+        return now[0]
+
+    monkeypatch.setattr(node.core, "_perf_counter_ns", read)
+    return now
+
+
+def test_every_call_in_a_pipeline_is_counted():
+    h = Harness()
+    replies = _pipeline(h, "GET a", "GET a", "SET a 1", "GET a", "INCR n", "INCR n", "INCR n", "GET n", "PING")
+    assert replies == [None, None, b"OK", b"1", 1, 2, 3, b"3", b"PONG"]
+    assert h.node.total_commands_processed == 9
+    assert _calls(h) == {"get": 4, "set": 1, "incr": 3, "ping": 1}
+
+
+def test_a_pipeline_stopped_by_another_command_counts_what_ran():
+    h = Harness()
+    replies = _pipeline(h, "INCR n", "INCR n", "CLIENT SETNAME x", "INCR n", "GET n")
+    assert replies == [1, 2, b"OK", 3, b"3"]
+    assert _calls(h) == {"incr": 3, "client|setname": 1, "get": 1}
+
+
+def test_a_run_of_fast_commands_reaching_the_threshold_is_logged_as_its_last(fake_clock):
+    h = Harness(slowlog_log_slower_than=1000)  # 1 ms: the floor from which runs are timed whole
+    _pipeline(h, "GET a", "GET b", "GET c", "PING")
+    # one clock read closes the GET run (2 ms since the batch began), one the PING run
+    assert _slowlog(h) == [(2000, [b"GET", b"c"]), (2000, [b"PING"])]
+
+
+def test_commands_not_flagged_fast_are_timed_alone(fake_clock):
+    h = Harness(slowlog_log_slower_than=1000)
+    _pipeline(h, "SET a 1", "SET b 2", "GET a")
+    assert _slowlog(h) == [(2000, [b"SET", b"a", b"1"]), (2000, [b"SET", b"b", b"2"]), (2000, [b"GET", b"a"])]
+
+
+def test_under_the_floor_every_call_is_timed_alone(fake_clock):
+    h = Harness(slowlog_log_slower_than=999)
+    _pipeline(h, "GET a", "GET b", "GET c")
+    assert _slowlog(h) == [(2000, [b"GET", b"a"]), (2000, [b"GET", b"b"]), (2000, [b"GET", b"c"])]
+
+
+def test_commandstats_time_is_the_runs_time(fake_clock):
+    h = Harness()  # threshold 10 ms: runs are timed whole
+    _pipeline(h, "GET a", "GET b", "GET c", "SET a 1")
+    info = h.run("INFO", "commandstats").decode()
+    assert "cmdstat_get:calls=3,usec=2000,usec_per_call=666.67," in info
+    assert "cmdstat_set:calls=1,usec=2000,usec_per_call=2000.00," in info
