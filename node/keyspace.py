@@ -234,6 +234,29 @@ class Database:
         if self.watched or self.blocking:
             self._signal(key)
 
+    def set_string(self, key, value):
+        """set(key, value) for a bytes value and no TTL kept (SET key value), cut to what a
+        string over a string, or over nothing, needs: the hottest write."""
+        data = self.data
+        old = data.get(key)
+        space = self.space
+        if old.__class__ is bytes:
+            self.string_bytes += len(value) - len(old)
+            if self.str_encodings:
+                self.str_encodings.pop(key, None)
+        elif old is None and not space.lfu:
+            self.string_bytes += len(value)
+        else:
+            self.set(key, value)  # a collection replaced, or a new key's LFU counter to start
+            return
+        data[key] = value
+        space.dirty += 1
+        if self.expires:
+            self.expires.pop(key, None)
+        self.access[key] = space.lru_clock
+        if self.watched or self.blocking:
+            self._signal(key)
+
     def set_pairs(self, argv):
         """set() for each key/value pair in argv[1:] (MSET). With no TTLs, encodings, LFU,
         WATCH or blocked clients in play, only the value, its size and its access time

@@ -91,7 +91,7 @@ def set_(c, argv):
     db = c.db
     key, value = argv[1], argv[2]
     if len(argv) == 3:
-        db.set(key, value)
+        db.set_string(key, value)
         return OK
     flags, unit, amount = _parse_set_options(argv, 3, True)
     expire_at = None if unit is None else _expire_time(c, amount, unit, "set")
@@ -199,31 +199,60 @@ def msetnx(c, argv):
     return 1
 
 
+# The values INCR and its family wrote lately, by their bytes: parse_int's answer for the next
+# increment of the same counter, without parsing (a third of INCR's time). A pure function's
+# memo, so it needs no invalidation; cleared when full.
+_counters = {}
+_COUNTERS_KEPT = 1024
+
+
 def _incr(c, key, delta):
     """Add delta to the integer at key, keeping its TTL (as Redis's INCR does)."""
     db = c.db
-    old = db.data.get(key)
-    if old.__class__ is bytes and not (db.expires or db.freq):
-        # A live string and no TTL to check: lookup() inlined (a write's lookup counts no hit).
-        db.access[key] = db.space.lru_clock
-        current = parse_int(old)
-    else:
-        old = db.lookup(key)
-        if old is None:
-            current = 0
-        elif old.__class__ is not bytes:
-            raise CommandError(WRONGTYPE)
-        else:
-            # The stored value must itself be a 64-bit integer before any overflow check.
+    data = db.data
+    old = data.get(key)
+    if old.__class__ is bytes and not (db.expires or db.freq or db.str_encodings or db.watched or db.blocking):
+        # A live string and nothing else to update: lookup() and overwrite_string() inlined
+        # (a write's lookup counts no hit). The hot path of every counter.
+        space = db.space
+        db.access[key] = space.lru_clock
+        current = _counters.get(old)
+        if current is None:
             current = parse_int(old)
+        result = current + delta
+        if not INT64_MIN <= result <= INT64_MAX:
+            raise CommandError(OVERFLOW)
+        new = b"%d" % result
+        data[key] = new
+        db.string_bytes += len(new) - len(old)
+        space.dirty += 1
+    else:
+        new, result = _incr_any(db, key, delta)
+    if len(_counters) >= _COUNTERS_KEPT:
+        _counters.clear()
+    _counters[new] = result
+    return result
+
+
+def _incr_any(db, key, delta):
+    """_incr for any key: (the new value's bytes, its integer)."""
+    old = db.lookup(key)
+    if old is None:
+        current = 0
+    elif old.__class__ is not bytes:
+        raise CommandError(WRONGTYPE)
+    else:
+        # The stored value must itself be a 64-bit integer before any overflow check.
+        current = parse_int(old)
     result = current + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise CommandError(OVERFLOW)
+    new = b"%d" % result
     if old is None:
-        db.set(key, b"%d" % result, keep_ttl=True)
+        db.set(key, new, keep_ttl=True)
     else:
-        db.overwrite_string(key, old, b"%d" % result)
-    return result
+        db.overwrite_string(key, old, new)
+    return new, result
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by one")
