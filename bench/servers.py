@@ -44,7 +44,11 @@ class Proc:
         self.log = open(os.path.join(self.dir, "server.log"), "wb")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.client = redis.Redis(port=self.port, protocol=2)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()  # a server that never answered is not left running
+            raise
 
     def _wait_ready(self, timeout=20.0):
         deadline = time.time() + timeout
@@ -80,4 +84,9 @@ class Proc:
 
 def start_pair(cpu=0):
     """(redis, triokv) servers, both pinned to the same CPU."""
-    return Proc("redis", redis_command, cpu), Proc("triokv", triokv_command, cpu)
+    redis_srv = Proc("redis", redis_command, cpu)
+    try:
+        return redis_srv, Proc("triokv", triokv_command, cpu)
+    except BaseException:
+        redis_srv.stop()
+        raise
