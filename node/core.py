@@ -388,11 +388,11 @@ class Node:
             if is_write:
                 if listeners:
                     if keyspace.dirty != dirty:
-                        self._after_plain_change(c, cmd, argv)
+                        self._after_change(c, cmd, argv)
                     if c.propagate_as is not None:
                         c.propagate_as = None
                 elif keyspace.ready_keys:  # only a change wakes a blocked client
-                    self._after_plain_change(c, cmd, argv)
+                    self._after_change(c, cmd, argv)
             if alone:  # _end_run inlined: the common case for commands not flagged fast
                 end = _perf_counter_ns()
                 took = end - start
@@ -411,12 +411,6 @@ class Node:
             # Other clients see it only between batches: set once, for the last one.
             c.last_cmd = get_cmd(requests[j - 1][0]).name
         return j
-
-    def _after_plain_change(self, c, cmd, argv):
-        """_after_change for the batch path (no synchronous replication there)."""
-        self._after_change(c, cmd, argv)
-        self.current_client = c  # the clients it served ran their commands through call()
-        self.keyspace.count_stats = False  # as they did theirs: this run is of a write
 
     def _end_run(self, c, cmd, calls, last_argv, start) -> int:
         """Account for a run of calls of cmd that began at start; returns its end."""

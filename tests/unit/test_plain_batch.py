@@ -88,3 +88,4 @@ def test_commandstats_time_is_the_runs_time(fake_clock):
     info = h.run("INFO", "commandstats").decode()
     assert "cmdstat_get:calls=3,usec=2000,usec_per_call=666.67," in info
     assert "cmdstat_set:calls=1,usec=2000,usec_per_call=2000.00," in info
+
