@@ -12,8 +12,10 @@ Redis's server-side rules and does not say where a request ended. So:
 * Anything hiredis would get wrong switches to the Python parser
   (`RedisParser`), which implements Redis's processInlineBuffer and
   processMultibulkBuffer byte for byte: a request that does not start with
-  `*` at a boundary (inline commands), a non-bulk element, a hiredis protocol
-  error, a suspiciously long header. The switch re-parses the kept window,
+  `*` at a boundary (inline commands), a non-bulk element, a line starting
+  with a RESP3 type byte that hiredis reads like `*` or `$` (`~`, `+`, ...),
+  a hiredis protocol error, a suspiciously long header, an unfinished request
+  that Redis would already judge. The switch re-parses the kept window,
   skips the requests already returned, and carries on in Python until its
   buffer is empty at a boundary; then hiredis takes over again.
 * Unauthenticated clients (when a password is required) always use the Python
@@ -46,8 +48,9 @@ _HEX = b"0123456789abcdefABCDEF"
 _LONG_COUNT = re.compile(rb"\*\d{7}")
 _SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
 # RESP3 type bytes hiredis accepts where Redis requires "*" (a request) or "$" (an argument).
-_ODD_TYPES = b"~>|="
-_ODD_LINE_START = re.compile(rb"\n[~>|=]")
+_ODD_TYPES = (b"+", b"~", b">", b"|", b"=", b"(")
+_ODD_TYPE_SET = b"+~>|=("
+_ODD_LINE_START = re.compile(rb"\n[+~>|=(]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
@@ -63,7 +66,7 @@ class NeedMore(Exception):
 
 
 class RequestReader:
-    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_lines_seen", "_lines_expected", "_pending_from", "max_bulk", "query_limit", "authenticated")
+    __slots__ = ("_reader", "_window", "_window_bytes", "_done", "_slow", "_pending_from", "max_bulk", "query_limit", "authenticated")
 
     def __init__(self, max_bulk: int = 512 * 1024 * 1024, query_limit: int = 1024**3, authenticated: bool = True):
         self._reader = hiredis.Reader()
@@ -71,8 +74,6 @@ class RequestReader:
         self._window_bytes = 0
         self._done = 0  # requests returned since the last boundary
         self._slow = None  # bytes buffered by the Python parser while it is in charge
-        self._lines_seen = 0  # newlines fed since the last boundary
-        self._lines_expected = 0  # newlines the requests returned since then account for
         self._pending_from = 0  # where in the window the unfinished request starts
         self.max_bulk = max_bulk
         self.query_limit = query_limit
@@ -94,34 +95,28 @@ class RequestReader:
         if window is not None:
             window.append(data)
         self._window_bytes += len(data)
-        self._lines_seen += data.count(b"\n")
         try:
             requests = list(iter(self._reader.gets, False))
-        except hiredis.ProtocolError:
+        except Exception:  # noqa: BLE001  a protocol error, or a map hiredis cannot build (a list as key)
             # The Python parser reads the window again, past the requests already returned.
             return self._recover([], None)
         for request in requests:
             # *-1 or *0 (Redis skips them), not a request at all, or an argument that is not a
-            # bulk string (join refuses integers, arrays, nulls): Redis's rules judge.
+            # bulk string (join refuses integers, arrays, nulls): Redis's rules read the chunk
+            # again (none of its requests is kept: one before may hold what Redis refuses, "=").
             if request.__class__ is not list or not request:
-                return self._recover_at(requests, _well_formed(requests))
+                return self._recover([], None)
             try:
                 _join(request)
             except TypeError:
-                return self._recover_at(requests, _well_formed(requests))
+                return self._recover([], None)
+        if self._window is not None and _odd_line_start(data):
+            # A RESP3 header where a request or a bulk should start: hiredis reads it as one
+            # ("+x" as an argument, "~1" as a request), Redis does not. (A window too large to
+            # keep was read by Redis's rules as it arrived, in _odd_partial.)
+            return self._recover([], None)
         self._done += len(requests)
-        if _odd_line_start(data):
-            # A RESP3 header where a request or a bulk should start: hiredis reads it as one,
-            # Redis does not. Let Redis's rules judge.
-            return self._recover([], None, skip=self._done - len(requests))
-        self._lines_expected += len(requests) + 2 * sum(map(len, requests))
         if requests and _ends_with(data, encode_command(requests[-1])):
-            if self._lines_seen != self._lines_expected and self._window is not None:
-                # A line too many or too few: a payload holding newlines, or an element
-                # hiredis read as a bulk that Redis would refuse (`+x`). Let Redis's rules judge.
-                # (A window too large to keep was read by Redis's rules as it arrived, in
-                # _odd_partial: its payloads' newlines are no reason to refuse it.)
-                return self._recover([], None, skip=self._done - len(requests))
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
@@ -143,8 +138,6 @@ class RequestReader:
         self._window = []
         self._window_bytes = 0
         self._done = 0
-        self._lines_seen = 0
-        self._lines_expected = 0
 
     def _odd_partial(self, data: bytes, start: int) -> bool:
         """Whether Redis would already judge the unfinished request (from `start` in this
@@ -184,11 +177,6 @@ class RequestReader:
         if not digits.isdigit():
             return False
         return int(digits) > (self.max_bulk if data[pos] == 36 else HIREDIS_MAX_MULTIBULK)
-
-    def _recover_at(self, requests, kept):
-        """Keep requests[:kept]; the Python parser judges the stream from the next one on."""
-        self._done += kept
-        return self._recover(requests[:kept], None)
 
     def _recover(self, requests, data, skip=None):
         """Hand the stream since the last boundary to the Python parser, skipping what ran.
@@ -263,25 +251,16 @@ class RequestReader:
 _join = b"".join
 
 
-def _well_formed(requests) -> int:
-    """How many requests, from the first, are non-empty arrays of bulk strings."""
-    for kept, request in enumerate(requests):
-        if request.__class__ is not list or not request:
-            return kept
-        for arg in request:
-            if arg.__class__ is not bytes:
-                return kept
-    return len(requests)
-
-
 def _odd_line_start(data: bytes) -> bool:
-    """Whether a line may start with "~", ">" or "|" (hiredis reads them as a request like "*")
-    or "=" (a bulk, like "$"), where Redis reads an inline command or refuses the element.
-    Four byte searches rule out almost every chunk; a payload starting with one of these
-    bytes only costs the slower parse. (The chunk's first byte is a line start for all we know.)"""
-    if data.find(b"~") < 0 and data.find(b">") < 0 and data.find(b"|") < 0 and data.find(b"=") < 0:
-        return False
-    return data[0] in _ODD_TYPES or _ODD_LINE_START.search(data) is not None
+    """Whether a line may start with a type byte hiredis reads like "*" (a request: "~", ">",
+    or "|", an attribute it skips) or like "$" (an argument: "+", "=", "("), where Redis reads
+    an inline command or refuses the element. Byte searches rule out most chunks; a payload
+    starting with one of these bytes only costs the slower parse. (The chunk's first byte is
+    a line start for all we know.)"""
+    for byte in _ODD_TYPES:
+        if data.find(byte) >= 0:
+            return data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None
+    return False
 
 
 def _ends_with(data: bytes, encoded: bytes) -> bool:

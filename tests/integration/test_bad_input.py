@@ -87,7 +87,19 @@ MALFORMED = {
     ),
     # hiredis reads a verbatim string as a bulk; Redis refuses it
     "verbatim-string-where-bulk-expected": (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n" + PING, _err("expected '$', got '='"), True),
+    # a payload's newline makes up for the line "+x" lacks: the line count cannot see it
+    "simple-string-before-a-payload-with-a-newline": (
+        b"*2\r\n$4\r\nECHO\r\n+x\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\nv\r\nw\r\n",
+        _err("expected '$', got '+'"),
+        True,
+    ),
+    "empty-multibulk-after-a-refused-element": (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n*0\r\n", _err("expected '$', got '='"), True),
     # not errors: Redis reads these and keeps the connection
+    "map-with-an-array-key-is-inline": (
+        PING + b"%1\r\n*1\r\n$1\r\na\r\n$1\r\nb\r\n" + PING,
+        b"+PONG\r\n" + "".join(UNKNOWN % w for w in ("%1", "a", "$1", "b")).encode() + b"+PONG\r\n",
+        False,
+    ),
     # RESP3 aggregates after a request are inline commands to Redis (hiredis reads them as requests)
     "set-header-after-a-request-is-inline": (
         PING + b"~1\r\n$4\r\nPING\r\n" + PING,

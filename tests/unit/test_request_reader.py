@@ -1,0 +1,68 @@
+"""The request reader's hiredis path against its own Python parser (Redis's rules).
+
+RequestReader.feed parses with hiredis and checks what hiredis reads differently from
+Redis; RequestReader._feed_slow runs only the Python parser, a transcription of Redis's
+processInlineBuffer/processMultibulkBuffer (itself compared with redis-server by the live
+fuzz tests in tests/integration/test_bad_input.py). Fed the same chunks, the two must
+return the same requests and the same protocol error. In-process, so thousands of
+streams and chunkings run in seconds."""
+
+import os
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from node.protocol import RequestReader
+from node.resp import encode_command
+
+_COMMANDS = [
+    [b"PING"], [b"GET", b"k"], [b"SET", b"k", b"v\r\nw"], [b"INCR", b"n"], [b"MSET", b"a", b"1", b"b", b""],
+    [b"ECHO", b"+x"], [b"ECHO", b"\n~1"], [b"SET", b"k", b"=5"], [b"ECHO", b"a|b"],
+]  # fmt: skip
+_PIECES = [encode_command(c) for c in _COMMANDS] + [
+    b"PING\r\n", b"GET k\r\n", b"\r\n", b"*0\r\n", b"*-1\r\n",
+    b"~1\r\n$4\r\nPING\r\n", b">1\r\n$4\r\nPING\r\n", b"|1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n", b"*2\r\n$4\r\nECHO\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n(12\r\n",
+    b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*1\r\n$4\rxPING\r\n", b"*1\r\n*1\r\n$1\r\na\r\n",
+]  # fmt: skip
+_BYTES = b"*$:+-=~>|(,_#%\r\n0123456789 abc"
+
+
+@st.composite
+def streams(draw):
+    data = bytearray(b"".join(draw(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8))))
+    for _ in range(draw(st.integers(0, 3))):
+        pos = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["flip", "insert", "delete"]))
+        if kind == "flip" and pos < len(data):
+            data[pos] = draw(st.sampled_from(_BYTES))
+        elif kind == "insert":
+            data[pos:pos] = bytes(draw(st.lists(st.sampled_from(_BYTES), max_size=4)))
+        else:
+            del data[pos : pos + draw(st.integers(1, 4))]
+    return bytes(data)
+
+
+@st.composite
+def chunked(draw):
+    data = draw(streams())
+    cuts = sorted(set(draw(st.lists(st.integers(1, max(1, len(data) - 1)), max_size=4))))
+    bounds = [0] + [c for c in cuts if c < len(data)] + [len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _outcome(feed, chunks):
+    """Every request returned, then the protocol error's text (or None) that ended the stream."""
+    got = []
+    for chunk in chunks:
+        requests, failure = feed(chunk)
+        got.extend(requests)
+        if failure is not None:
+            return got, failure.text
+    return got, None
+
+
+@settings(max_examples=3000, deadline=None, database=None, derandomize=not os.environ.get("TRIOKV_FUZZ_RANDOM"))
+@given(chunked())
+def test_hiredis_path_reads_as_redis_rules_do(chunks):
+    assert _outcome(RequestReader().feed, chunks) == _outcome(RequestReader()._feed_slow, chunks)
