@@ -350,7 +350,7 @@ class Node:
         run = _NO_RUN  # the command whose run is being timed
         run_from = j = i
         n = len(requests)
-        start = _perf_counter_ns()
+        start = began = _perf_counter_ns()  # the last call's end, the run's start
         while j < n:
             argv = requests[j]
             cmd = get_cmd(argv[0])
@@ -358,7 +358,7 @@ class Node:
                 if cmd is None:
                     break
                 if j > run_from:
-                    start = self._end_run(c, run, j - run_from, requests[j - 1], start)
+                    start = began = self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
                 run, run_from = cmd, j
                 arity, fn, is_write, alone = cmd.arity, cmd.fn, cmd.is_write, not (by_run and cmd.is_fast)
                 keyspace.count_stats = not is_write
@@ -393,17 +393,13 @@ class Node:
                         c.propagate_as = None
                 elif keyspace.ready_keys:  # only a change wakes a blocked client
                     self._after_change(c, cmd, argv)
-            if alone:  # _end_run inlined: the common case for commands not flagged fast
+            if alone:  # timed for the slowlog; commandstats still add up by the run
                 end = _perf_counter_ns()
-                took = end - start
+                if end - start >= slow_ns:
+                    self.record_slow(c, argv, (end - start) // 1000)
                 start = end
-                cmd.calls += 1
-                cmd.nsec += took
-                if took >= slow_ns:
-                    self.record_slow(c, argv, took // 1000)
-                run_from = j
         if j > run_from:
-            self._end_run(c, run, j - run_from, requests[j - 1], start)
+            self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
         # With no listener, a rewrite for propagation (SET ... EX as PXAT, SPOP as SREM) was
         # left in place: it must not leak into a later batch.
         c.propagate_as = None
@@ -412,14 +408,18 @@ class Node:
             c.last_cmd = get_cmd(requests[j - 1][0]).name
         return j
 
-    def _end_run(self, c, cmd, calls, last_argv, start) -> int:
-        """Account for a run of calls of cmd that began at start; returns its end."""
-        end = _perf_counter_ns()
-        took = end - start
+    def _end_run(self, c, cmd, calls, last_argv, began, lapped) -> int:
+        """Account for a run of calls of cmd that began at `began`; returns its end. `lapped`:
+        the end of its last call, when each call was timed alone (and checked for the slowlog
+        then), or 0."""
+        if lapped:
+            end = lapped
+        else:
+            end = _perf_counter_ns()
+            if end - began >= self.slowlog_ns:
+                self.record_slow(c, last_argv, (end - began) // 1000)
         cmd.calls += calls
-        cmd.nsec += took
-        if took >= self.slowlog_ns:
-            self.record_slow(c, last_argv, took // 1000)
+        cmd.nsec += end - began
         return end
 
     def _failed(self, cmd, error):

@@ -74,6 +74,8 @@ def test_commands_not_flagged_fast_are_timed_alone(fake_clock):
     h = Harness(slowlog_log_slower_than=1000)
     _pipeline(h, "SET a 1", "SET b 2", "GET a")
     assert _slowlog(h) == [(2000, [b"SET", b"a", b"1"]), (2000, [b"SET", b"b", b"2"]), (2000, [b"GET", b"a"])]
+    info = h.run("INFO", "commandstats").decode()
+    assert "cmdstat_set:calls=2,usec=4000,usec_per_call=2000.00," in info
 
 
 def test_under_the_floor_every_call_is_timed_alone(fake_clock):
