@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.frame_mutation import mutate
 from tests.integration.helpers import TARGET_KIND, raw_connect, read_exactly
 from tests.resp_wire import Conn, encode_command
 from tests.support import ServerProcess, flushall, wait_until
@@ -154,26 +155,8 @@ PROTOCOL_BYTES = b'*$:+-,_#%~>|=(\r\n0123456789 "\'\\abcPING'
 
 @st.composite
 def mutated_frames(draw):
-    frame = bytearray(b"".join(draw(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=4))))
-    for _ in range(draw(st.integers(1, 4))):
-        pos = draw(st.integers(0, len(frame)))
-        kind = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "number", "duplicate"]))
-        if kind == "flip" and pos < len(frame):
-            frame[pos] = draw(st.sampled_from(PROTOCOL_BYTES + bytes([0, 255])))
-        elif kind == "insert":
-            frame[pos:pos] = draw(st.binary(max_size=8))
-        elif kind == "delete":
-            del frame[pos : pos + draw(st.integers(1, 6))]
-        elif kind == "truncate":
-            del frame[pos:]
-        elif kind == "number":
-            digits = [i for i in range(len(frame)) if frame[i : i + 1].isdigit()]
-            if digits:
-                at = draw(st.sampled_from(digits))
-                frame[at : at + 1] = draw(st.sampled_from(NUMBERS))
-        elif kind == "duplicate":
-            frame[pos:pos] = frame[pos : pos + draw(st.integers(1, 16))]
-    return bytes(frame)
+    frame = b"".join(draw(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=4)))
+    return mutate(draw, frame, PROTOCOL_BYTES + bytes([0, 255]), NUMBERS)
 
 
 FRAMES = st.one_of(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from node.protocol import RequestReader
 from node.resp import encode_command
+from tests.frame_mutation import mutate
 
 _COMMANDS = [
     [b"PING"], [b"GET", b"k"], [b"SET", b"k", b"v\r\nw"], [b"INCR", b"n"], [b"MSET", b"a", b"1", b"b", b""],
@@ -30,17 +31,8 @@ _BYTES = b"*$:+-=~>|(,_#%\r\n0123456789 abc"
 
 @st.composite
 def streams(draw):
-    data = bytearray(b"".join(draw(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8))))
-    for _ in range(draw(st.integers(0, 3))):
-        pos = draw(st.integers(0, len(data)))
-        kind = draw(st.sampled_from(["flip", "insert", "delete"]))
-        if kind == "flip" and pos < len(data):
-            data[pos] = draw(st.sampled_from(_BYTES))
-        elif kind == "insert":
-            data[pos:pos] = bytes(draw(st.lists(st.sampled_from(_BYTES), max_size=4)))
-        else:
-            del data[pos : pos + draw(st.integers(1, 4))]
-    return bytes(data)
+    data = b"".join(draw(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8)))
+    return data if draw(st.booleans()) else mutate(draw, data, _BYTES)
 
 
 @st.composite
