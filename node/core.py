@@ -336,10 +336,11 @@ class Node:
         This is the hot path of a pipelining client: no call per command beyond the
         command itself. Commands are timed by the run (consecutive calls of one command),
         from the previous run's end: INFO commandstats gets the same sums as from timing
-        each call, for one clock read per run. A command that may be slow (not flagged
-        fast), or any command while the slowlog threshold is under _RUN_TIMING_FLOOR_NS,
-        is a run of its own; a run of fast commands that reaches the threshold is logged
-        as its last command with the run's time."""
+        each call, for one clock read per run. A run of fast commands that reaches the
+        slowlog threshold is logged as its last command with the run's time. A command
+        that may be slow (not flagged fast), or any command while the threshold is under
+        _RUN_TIMING_FLOOR_NS, is timed alone for the slowlog; SET, slow only when it frees
+        a replaced collection, is timed by the run, which ends at a SET that did."""
         get_cmd = (self.table.plain_reads_by_bytes if self.write_checks else self.table.plain_by_bytes).get
         keyspace = self.keyspace
         append = c.out.append
@@ -364,7 +365,9 @@ class Node:
                     if j > run_from:
                         start = began = self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
                     run, run_from = cmd, j
-                    arity, fn, is_write, alone = cmd.arity, cmd.fn, cmd.is_write, not (by_run and cmd.is_fast)
+                    arity, fn, is_write = cmd.arity, cmd.fn, cmd.is_write
+                    alone = not (by_run and (cmd.is_fast or cmd.cut_on_free))
+                    cut = by_run and cmd.cut_on_free
                     keyspace.count_stats = not is_write
                 run_name = name
             if arity != len(argv) and (arity > 0 or len(argv) < -arity):
@@ -409,6 +412,13 @@ class Node:
                 if end - start >= slow_ns:
                     self.record_slow(c, argv, (end - start) // 1000)
                 start = end
+            elif cut and keyspace.freed_collection:
+                # The run ends with this call, which freed a collection: if the run reaches
+                # the slowlog threshold, the entry is this call's, with at most the few
+                # microseconds of the calls before it added.
+                keyspace.freed_collection = False
+                start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
+                run_from = j
         if j > run_from:
             self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
         # With no listener, a rewrite for propagation (SET ... EX as PXAT, SPOP as SREM) was

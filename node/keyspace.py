@@ -218,6 +218,7 @@ class Database:
                 self.string_bytes -= len(old)
             else:
                 self.coll_bytes -= self.coll_sizes.pop(key, 0)
+                space.freed_collection = True
             if self.str_encodings:
                 self.str_encodings.pop(key, None)
         if value.__class__ is bytes:
@@ -528,6 +529,9 @@ class Keyspace:
         # Lookups count as hits or misses only for commands that are not writes, as Redis's
         # lookupKeyWrite does not count (set per command by Node.call and Node._run_plain).
         self.count_stats = True
+        # A write replaced a collection, whose freeing may take long: Node._run_plain ends a
+        # run of SETs there. Only a hint: others set it too, and a needless cut costs nothing.
+        self.freed_collection = False
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL.
         self.expired_listeners = []
 

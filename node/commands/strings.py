@@ -4,7 +4,7 @@ from ..encoding import mark_string
 from ..errors import CommandError, WRONGTYPE, SYNTAX, OVERFLOW, STRING_TOO_LONG
 from ..resp import OK, NULL_ARRAY
 from .args import parse_int, INT64_MIN, INT64_MAX
-from .table import command
+from .table import COMMANDS, command
 
 _OPT_NX, _OPT_XX, _OPT_GET, _OPT_KEEPTTL, _OPT_PERSIST = 1, 2, 4, 8, 16
 _UNITS = {b"ex": 1000, b"px": 1, b"exat": 1000, b"pxat": 1}
@@ -105,6 +105,9 @@ def set_(c, argv):
         db.set_expire(key, expire_at)
         c.propagate_as = [[b"SET", key, value, b"PXAT", b"%d" % expire_at]]
     return old if flags & _OPT_GET else OK
+
+
+COMMANDS["set"].cut_on_free = True
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Set the value of a key, only if the key does not exist")
