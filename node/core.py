@@ -340,7 +340,7 @@ class Node:
         slowlog threshold is logged as its last command with the run's time. A command
         that may be slow (not flagged fast), or any command while the threshold is under
         _RUN_TIMING_FLOOR_NS, is timed alone for the slowlog; SET, slow only when it frees
-        a replaced collection, is timed by the run, which ends at a SET that did."""
+        a large value it replaced, is timed by the run, which ends at a SET that did."""
         get_cmd = (self.table.plain_reads_by_bytes if self.write_checks else self.table.plain_by_bytes).get
         keyspace = self.keyspace
         append = c.out.append
@@ -412,11 +412,11 @@ class Node:
                 if end - start >= slow_ns:
                     self.record_slow(c, argv, (end - start) // 1000)
                 start = end
-            elif cut and keyspace.freed_collection:
-                # The run ends with this call, which freed a collection: if the run reaches
+            elif cut and keyspace.freed_large:
+                # The run ends with this call, which freed a large value: if the run reaches
                 # the slowlog threshold, the entry is this call's, with at most the few
                 # microseconds of the calls before it added.
-                keyspace.freed_collection = False
+                keyspace.freed_large = False
                 start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
                 run_from = j
         if j > run_from:

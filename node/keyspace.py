@@ -100,6 +100,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# A string this long takes some 0.1 ms to free (munmap), 40 ms at 512 MB.
+LARGE_FREE = 1024 * 1024
+
+
 class Database:
     __slots__ = ("id", "space", "data", "expires", "_heap", "watched", "blocking", "access", "freq", "freq_time", "coll_sizes", "coll_bytes", "stale_sizes", "string_bytes", "_sample", "avg_ttl", "str_encodings")
 
@@ -215,10 +219,13 @@ class Database:
         space.dirty += 1
         if old is not None:
             if old.__class__ is bytes:  # _forget_size, inlined for the usual overwrite
-                self.string_bytes -= len(old)
+                size = len(old)
+                self.string_bytes -= size
+                if size >= LARGE_FREE:
+                    space.freed_large = True
             else:
                 self.coll_bytes -= self.coll_sizes.pop(key, 0)
-                space.freed_collection = True
+                space.freed_large = True
             if self.str_encodings:
                 self.str_encodings.pop(key, None)
         if value.__class__ is bytes:
@@ -242,7 +249,10 @@ class Database:
         old = data.get(key)
         space = self.space
         if old.__class__ is bytes:
-            self.string_bytes += len(value) - len(old)
+            size = len(old)
+            self.string_bytes += len(value) - size
+            if size >= LARGE_FREE:
+                space.freed_large = True
             if self.str_encodings:
                 self.str_encodings.pop(key, None)
         elif old is None and not space.lfu:
@@ -529,9 +539,10 @@ class Keyspace:
         # Lookups count as hits or misses only for commands that are not writes, as Redis's
         # lookupKeyWrite does not count (set per command by Node.call and Node._run_plain).
         self.count_stats = True
-        # A write replaced a collection, whose freeing may take long: Node._run_plain ends a
-        # run of SETs there. Only a hint: others set it too, and a needless cut costs nothing.
-        self.freed_collection = False
+        # A write replaced a collection or a string of LARGE_FREE bytes or more, whose freeing
+        # may take long: Node._run_plain ends a run of SETs there. Only a hint (other writes
+        # set it too; a needless cut costs nothing).
+        self.freed_large = False
         # Called with (db, key) when a key expires, so replication/AOF can emit a DEL.
         self.expired_listeners = []
 

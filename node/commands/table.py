@@ -59,8 +59,8 @@ class Command:
     # Precomputed for the hot path.
     is_write: bool = False
     is_fast: bool = False
-    # Not flagged fast only because it may free a replaced collection (SET): Node._run_plain
-    # times it by the run like a fast command, and ends the run where a collection was freed.
+    # Not flagged fast only because it may free a large value it replaces (SET): Node._run_plain
+    # times it by the run like a fast command, and ends the run where such a value was freed.
     cut_on_free: bool = False
     denyoom: bool = False
     no_auth: bool = False

@@ -79,15 +79,19 @@ def test_commands_not_flagged_fast_are_timed_alone(fake_clock):
     assert "cmdstat_mset:calls=2,usec=4000,usec_per_call=2000.00," in info
 
 
-def test_a_run_of_sets_ends_at_one_that_freed_a_collection(fake_clock):
-    """SET is not flagged fast only because replacing a collection frees it: runs of SET are
-    timed whole, and a SET that freed one ends its run, so a slow free is logged as itself."""
+def test_a_run_of_sets_ends_at_one_that_freed_a_large_value(fake_clock):
+    """SET is not flagged fast only because replacing a large value frees it: runs of SET are
+    timed whole, and a SET that freed a collection or a long string ends its run, so a slow
+    free is logged as the SET that did it."""
     h = Harness(slowlog_log_slower_than=1000)
     h.run("HSET", "h", "f", "v")
-    _pipeline(h, "SET a 1", "SET h x", "SET b 2", "SET c 3")
-    assert _slowlog(h, skip=1) == [(2000, [b"SET", b"h", b"x"]), (2000, [b"SET", b"c", b"3"])]
+    h.run("SET", "big", "x" * (1 << 20))
+    h.run("SET", "small", "x" * ((1 << 20) - 1))
+    _pipeline(h, "SET a 1", "SET h x", "SET b 2", "SET small y", "SET big y", "SET c 3")
+    assert _slowlog(h, skip=3) == [(2000, [b"SET", b"h", b"x"]), (2000, [b"SET", b"big", b"y"]), (2000, [b"SET", b"c", b"3"])]
     info = h.run("INFO", "commandstats").decode()
-    assert "cmdstat_set:calls=4,usec=4000,usec_per_call=1000.00," in info
+    # 2 ms for each SET run alone above, 6 ms for the pipeline's three runs
+    assert "cmdstat_set:calls=8,usec=10000,usec_per_call=1250.00," in info
 
 
 def test_under_the_floor_every_call_is_timed_alone(fake_clock):
