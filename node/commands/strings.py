@@ -204,7 +204,8 @@ def msetnx(c, argv):
 
 # The values INCR and its family wrote lately, by their bytes: parse_int's answer for the next
 # increment of the same counter, without parsing (a third of INCR's time). A pure function's
-# memo, so it needs no invalidation; cleared when full.
+# memo, so it needs no invalidation. An increment found here takes its entry out and puts its
+# successor in; the memo is cleared when a new counter finds it full.
 _counters = {}
 _COUNTERS_KEPT = 1024
 
@@ -219,9 +220,11 @@ def _incr(c, key, delta):
         # (a write's lookup counts no hit). The hot path of every counter.
         space = db.space
         db.access[key] = space.lru_clock
-        current = _counters.get(old)
+        current = _counters.pop(old, None)  # taken out: its successor goes in below
         if current is None:
             current = parse_int(old)
+            if len(_counters) >= _COUNTERS_KEPT:
+                _counters.clear()
         result = current + delta
         if not INT64_MIN <= result <= INT64_MAX:
             raise CommandError(OVERFLOW)
@@ -231,8 +234,8 @@ def _incr(c, key, delta):
         space.dirty += 1
     else:
         new, result = _incr_any(db, key, delta)
-    if len(_counters) >= _COUNTERS_KEPT:
-        _counters.clear()
+        if len(_counters) >= _COUNTERS_KEPT:
+            _counters.clear()
     _counters[new] = result
     return result
 

@@ -103,6 +103,23 @@ def test_incr_on_a_plain_counter_keeps_redis_bookkeeping(h):
     assert int(h.run("MEMORY", "USAGE", "n")) >= before
 
 
+def test_counters_sharing_values_and_outgrowing_the_memo(h):
+    """INCR remembers the integers it wrote by their bytes: counters at the same value, a
+    counter overwritten by SET, and more counters than the memo keeps all count right."""
+    for key in ("a", "b"):
+        h.run("SET", key, "7")
+        assert h.run("INCR", key) == 8
+    assert h.run("INCR", "a") == 9 and h.run("INCR", "b") == 9 and h.run("DECRBY", "a", "2") == 7
+    h.run("SET", "a", "100")
+    assert h.run("INCR", "a") == 101
+    h.run("SET", "b", "x8")
+    assert err(h.run("INCR", "b")) == NOT_INT
+    for round_ in range(3):
+        for i in range(1500):
+            assert h.run("INCRBY", "c%d" % i, str(i)) == i * (round_ + 1)
+    assert h.run("GET", "c1499") == b"4497" and h.run("INCR", "a") == 102
+
+
 def test_incr_under_lfu_counts_the_access(h):
     h.run("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
     h.run("SET", "n", "1")
