@@ -116,13 +116,14 @@ class RequestReader:
             # keep was read by Redis's rules as it arrived, in _odd_partial.)
             return self._recover([], None)
         self._done += len(requests)
-        if requests and _ends_with(data, encode_command(requests[-1])):
+        last = encode_command(requests[-1]) if requests else None
+        if last is not None and _ends_with(data, last):
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
         else:
-            start = _partial_start(data, requests)
+            start = _partial_start(data, last)
             if requests:
                 self._pending_from = self._window_bytes - len(data) + start
             if self._odd_partial(data, start):
@@ -289,13 +290,13 @@ def _tail(window, end: int, offset: int, limit: int) -> bytes:
     return (pieces[0] if len(pieces) == 1 else b"".join(pieces))[:limit]
 
 
-def _partial_start(data: bytes, requests) -> int:
-    """Where the unfinished request in a chunk starts (0 if it began in an earlier chunk).
-    A copy of the last complete request inside the unfinished one's payload moves it later:
-    the checks then miss what comes before the copy (an adversarial case only)."""
-    if not requests:
+def _partial_start(data: bytes, encoded) -> int:
+    """Where the unfinished request in a chunk starts, after `encoded`, the last complete
+    request (0 if none, or if it began in an earlier chunk). A copy of the last complete
+    request inside the unfinished one's payload moves it later: the checks then miss what
+    comes before the copy (an adversarial case only)."""
+    if encoded is None:
         return 0
-    encoded = encode_command(requests[-1])
     pos = data.rfind(encoded)
     return pos + len(encoded) if pos >= 0 else 0
 
