@@ -54,6 +54,8 @@ def encoding_of(value, cfg, string_hint=None) -> str:
     cls = value.__class__
     if cls is bytes:
         return string_hint or string_encoding(value)
+    if cls is int:  # a counter (node.keyspace)
+        return "int"
     if cls is ListValue:
         return "quicklist"
     if cls is HashValue:

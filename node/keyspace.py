@@ -6,8 +6,14 @@ A Database holds `data` (key -> value) and `expires` (key -> absolute unix ms).
 Value types are told apart by their Python class:
 
     bytes        string          ListValue (deque)   list
-    HashValue    hash            SetValue            set
-    ZSet         sorted set (node.datatypes.zset)
+    int          string          HashValue           hash
+    SetValue     set             ZSet                sorted set (node.datatypes.zset)
+
+An int is a counter: INCR and its family store their result as a Python int
+(Redis's int encoding), so the next increment neither parses nor formats a
+string. Commands never see one: `lookup` and `peek` hand it out as its decimal
+bytes (`as_string`); only INCR's own fast path and the code that reads `data`
+directly (sizes, RDB, DEBUG, MEMORY) deal with the int.
 
 Reads go through `lookup`, which deletes a logically expired key on a master
 (lazy expiry) and only hides it on a replica, where the master's DEL does the
@@ -60,10 +66,15 @@ KEY_ENTRY_OVERHEAD = 48  # dict slot and index share for one key, amortized
 COLLECTION_ELEM_OVERHEAD = 40
 
 
+def as_string(value):
+    """A stored value as commands see it: a counter (an int) as its decimal bytes."""
+    return b"%d" % value if value.__class__ is int else value
+
+
 def type_name(value) -> str:
     """The TYPE reply for a stored value."""
     cls = value.__class__
-    if cls is bytes:
+    if cls is bytes or cls is int:
         return "string"
     if cls is ListValue:
         return "list"
@@ -79,6 +90,8 @@ def estimate_size(value) -> int:
     cls = value.__class__
     if cls is bytes:
         return BYTES_OVERHEAD + len(value)
+    if cls is int:
+        return BYTES_OVERHEAD
     n = len(value)
     if n == 0:
         return 64
@@ -152,6 +165,8 @@ class Database:
         self.access[key] = space.lru_clock
         if self.freq:
             space.bump_freq(self, key)
+        if value.__class__ is int:
+            return b"%d" % value
         return value
 
     def lookup_read(self, key):
@@ -197,6 +212,8 @@ class Database:
                 if not self.space.is_replica:
                     self._expire_now(key)
                 return None
+        if value.__class__ is int:
+            return b"%d" % value
         return value
 
     def ttl_ms(self, key):
@@ -223,14 +240,14 @@ class Database:
                 self.string_bytes -= size
                 if size >= LARGE_FREE:
                     space.freed_large = True
-            else:
+            elif old.__class__ is not int:
                 self.coll_bytes -= self.coll_sizes.pop(key, 0)
                 space.freed_large = True
             if self.str_encodings:
                 self.str_encodings.pop(key, None)
         if value.__class__ is bytes:
             self.string_bytes += len(value)
-        else:
+        elif value.__class__ is not int:
             self._set_coll_size(key, estimate_size(value))
         if self.expires and not keep_ttl:
             self.expires.pop(key, None)
@@ -292,12 +309,18 @@ class Database:
         self.string_bytes += grown
         space.dirty += stored
 
-    def overwrite_string(self, key, old, new):
-        """Replace the string old, just read at key by lookup(), with new, keeping its TTL:
-        what set(key, new, keep_ttl=True) does when the key holds a live string (the access
-        time and LFU counter were set by that lookup)."""
-        self.data[key] = new
-        self.string_bytes += len(new) - len(old)
+    def store_counter(self, key, number: int):
+        """Store an INCR result, as an int, at a key just read by lookup() (absent, or a live
+        string), keeping its TTL: what set(key, ..., keep_ttl=True) does there (the access
+        time and LFU counter were set by that lookup, or are set here for a new key)."""
+        data = self.data
+        old = data.get(key)
+        if old.__class__ is not bytes and old.__class__ is not int:
+            self.set(key, number, keep_ttl=True)  # a new key (or, on a replica, an expired one)
+            return
+        data[key] = number
+        if old.__class__ is bytes:
+            self.string_bytes -= len(old)
         self.space.dirty += 1
         if self.str_encodings:
             self.str_encodings.pop(key, None)
@@ -329,7 +352,7 @@ class Database:
     def _forget_size(self, key, old):
         if old.__class__ is bytes:
             self.string_bytes -= len(old)
-        else:
+        elif old.__class__ is not int:
             self.coll_bytes -= self.coll_sizes.pop(key, 0)
 
     def _set_coll_size(self, key, size):
@@ -342,7 +365,7 @@ class Database:
         if self.watched or self.blocking:
             self._signal(key)
         value = self.data.get(key)
-        if value is not None and value.__class__ is not bytes:
+        if value is not None and value.__class__ is not bytes and value.__class__ is not int:
             if not value:
                 # Redis never keeps an empty collection: it deletes the key.
                 self.delete(key)
@@ -485,7 +508,7 @@ class Database:
         data, sizes = self.data, self.coll_sizes
         for key in self.stale_sizes:
             value = data.get(key)
-            if value is not None and value.__class__ is not bytes:
+            if value is not None and value.__class__ is not bytes and value.__class__ is not int:
                 size = estimate_size(value)
                 self.coll_bytes += size - sizes.get(key, 0)
                 sizes[key] = size

@@ -18,7 +18,7 @@ import time
 from .. import resp
 from ..encoding import key_encoding, refcount_of
 from ..errors import CommandError
-from ..keyspace import HashValue, ListValue, SetValue
+from ..keyspace import HashValue, ListValue, SetValue, as_string
 from ..persistence.rdb import RDBError, encode_value
 from ..resp import OK, Raw, Verbatim
 from .args import parse_int
@@ -57,7 +57,7 @@ def debug_object(c, argv):
     """Low-level facts about a value. serializedlength is its size in this server's RDB
     encoding; lists have no quicklist here, so the ql_* fields are not shown."""
     key = argv[2]
-    value = c.db.data.get(key)  # logically expired keys too, as Redis's dictFind
+    value = as_string(c.db.data.get(key))  # logically expired keys too, as Redis's dictFind
     if value is None:
         raise CommandError("ERR no such key")
     cfg = c.node.config.values
@@ -193,7 +193,7 @@ def dataset_digest(keyspace) -> bytes:
             continue
         final = _mix(final, index.to_bytes(4, "big"))
         for key, value in db.data.items():
-            final = _xor(final, value_digest(db, key, value, _mix(_ZERO, key)))
+            final = _xor(final, value_digest(db, key, as_string(value), _mix(_ZERO, key)))
     return final
 
 
@@ -205,7 +205,7 @@ def debug_digest_value(c, argv):
     db = c.db
     digests = []
     for key in argv[2:]:
-        value = db.data.get(key)  # expired or not, as Redis's dictFind
+        value = as_string(db.data.get(key))  # expired or not, as Redis's dictFind
         digests.append(value_digest(db, key, value) if value is not None else _ZERO)
     return Raw(b"*%d\r\n" % len(digests) + b"".join(b"+%s\r\n" % d.hex().encode() for d in digests))
 

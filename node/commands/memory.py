@@ -51,7 +51,7 @@ def memory_usage(c, argv):
 def value_size(value, samples: int) -> int:
     """A value's bytes; a collection's from the average of its first `samples`
     elements (0: all of them), as Redis's objectComputeSize estimates it."""
-    if value.__class__ is bytes:
+    if value.__class__ is bytes or value.__class__ is int:  # int: a counter (node.keyspace)
         return sys.getsizeof(value)
     n = len(value)
     if not n:

@@ -37,6 +37,8 @@ def get(c, argv):
         space.keyspace_hits += 1
         db.access[key] = space.lru_clock
     if value.__class__ is not bytes:
+        if value.__class__ is int:  # a counter (node.keyspace)
+            return b"%d" % value
         raise CommandError(WRONGTYPE)
     return value
 
@@ -202,46 +204,23 @@ def msetnx(c, argv):
     return 1
 
 
-# The values INCR and its family wrote lately, by their bytes: parse_int's answer for the next
-# increment of the same counter, without parsing (a third of INCR's time). A pure function's
-# memo, so it needs no invalidation. An increment found here takes its entry out and puts its
-# successor in; the memo is cleared when a new counter finds it full.
-_counters = {}
-_COUNTERS_KEPT = 1024
-
-
 def _incr(c, key, delta):
-    """Add delta to the integer at key, keeping its TTL (as Redis's INCR does)."""
+    """Add delta to the integer at key, keeping its TTL (as Redis's INCR does). The result
+    is stored as an int (node.keyspace): the next increment neither parses nor formats."""
     db = c.db
     data = db.data
     old = data.get(key)
-    if old.__class__ is bytes and not (db.expires or db.freq or db.str_encodings or db.watched or db.blocking):
-        # A live string and nothing else to update: lookup() and overwrite_string() inlined
+    if old.__class__ is int and not (db.freq or db.watched or db.blocking) and (not db.expires or key not in db.expires):
+        # A live counter and nothing else to update: lookup() and store_counter() inlined
         # (a write's lookup counts no hit). The hot path of every counter.
-        space = db.space
-        db.access[key] = space.lru_clock
-        current = _counters.pop(old, None)  # taken out: its successor goes in below
-        if current is None:
-            current = parse_int(old)
-            if len(_counters) >= _COUNTERS_KEPT:
-                _counters.clear()
-        result = current + delta
+        result = old + delta
         if not INT64_MIN <= result <= INT64_MAX:
             raise CommandError(OVERFLOW)
-        new = b"%d" % result
-        data[key] = new
-        db.string_bytes += len(new) - len(old)
+        data[key] = result
+        space = db.space
+        db.access[key] = space.lru_clock
         space.dirty += 1
-    else:
-        new, result = _incr_any(db, key, delta)
-        if len(_counters) >= _COUNTERS_KEPT:
-            _counters.clear()
-    _counters[new] = result
-    return result
-
-
-def _incr_any(db, key, delta):
-    """_incr for any key: (the new value's bytes, its integer)."""
+        return result
     old = db.lookup(key)
     if old is None:
         current = 0
@@ -253,12 +232,8 @@ def _incr_any(db, key, delta):
     result = current + delta
     if not INT64_MIN <= result <= INT64_MAX:
         raise CommandError(OVERFLOW)
-    new = b"%d" % result
-    if old is None:
-        db.set(key, new, keep_ttl=True)
-    else:
-        db.overwrite_string(key, old, new)
-    return new, result
+    db.store_counter(key, result)
+    return result
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by one")

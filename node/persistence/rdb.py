@@ -272,6 +272,8 @@ def encode_value(value, limits: Limits = _DEFAULT_LIMITS):
     compress = limits.compress
     if cls is bytes:
         return T_STRING, encode_string(value, compress)
+    if cls is int:  # a counter (node.keyspace)
+        return T_STRING, encode_string(b"%d" % value, compress)
     if cls is ListValue:
         return _encode_list(value, compress)
     if cls is SetValue:

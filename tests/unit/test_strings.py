@@ -1,7 +1,7 @@
 """String commands: option parsing and error precedence as Redis 7.0, INCR's ranges, LCS."""
 
 import pytest
-from conftest import err
+from conftest import Harness, err
 
 SYNTAX = "ERR syntax error"
 NOT_INT = "ERR value is not an integer or out of range"
@@ -103,9 +103,7 @@ def test_incr_on_a_plain_counter_keeps_redis_bookkeeping(h):
     assert int(h.run("MEMORY", "USAGE", "n")) >= before
 
 
-def test_counters_sharing_values_and_outgrowing_the_memo(h):
-    """INCR remembers the integers it wrote by their bytes: counters at the same value, a
-    counter overwritten by SET, and more counters than the memo keeps all count right."""
+def test_counters_at_the_same_value_and_overwritten(h):
     for key in ("a", "b"):
         h.run("SET", key, "7")
         assert h.run("INCR", key) == 8
@@ -118,6 +116,86 @@ def test_counters_sharing_values_and_outgrowing_the_memo(h):
         for i in range(1500):
             assert h.run("INCRBY", "c%d" % i, str(i)) == i * (round_ + 1)
     assert h.run("GET", "c1499") == b"4497" and h.run("INCR", "a") == 102
+
+
+# Every command that reads a string, with a key: a counter INCR left (stored as an int) must
+# read exactly like the same digits written by SET.
+_READS = [
+    ["GET", "{k}"], ["MGET", "{k}", "nokey"], ["STRLEN", "{k}"], ["GETRANGE", "{k}", "1", "-2"],
+    ["SUBSTR", "{k}", "0", "2"], ["TYPE", "{k}"], ["EXISTS", "{k}"], ["OBJECT", "ENCODING", "{k}"],
+    ["OBJECT", "REFCOUNT", "{k}"], ["LCS", "{k}", "other"], ["SORT", "list", "BY", "{k}"],
+    ["SORT", "list", "GET", "{k}"], ["DEBUG", "DIGEST-VALUE", "{k}"], ["LPUSH", "{k}", "x"],
+    ["HGET", "{k}", "f"], ["SCARD", "{k}"], ["ZSCORE", "{k}", "m"], ["SCAN", "0", "TYPE", "string"],
+]
+_WRITES = [
+    ["APPEND", "{k}", "5"], ["SETRANGE", "{k}", "1", "9"], ["GETSET", "{k}", "3"], ["GETDEL", "{k}"],
+    ["INCRBYFLOAT", "{k}", "0.5"], ["COPY", "{k}", "{k}c"], ["RENAME", "{k}", "{k}r"], ["MOVE", "{k}", "1"],
+    ["EXPIRE", "{k}", "100"], ["GETEX", "{k}", "PX", "5000"], ["SET", "{k}", "v", "GET"], ["DECR", "{k}"],
+    ["SETNX", "{k}", "1"], ["MSETNX", "{k}", "1"], ["SET", "{k}", "abc"], ["MSET", "{k}", "0"], ["DEL", "{k}"],
+]
+
+
+def _counter_and_string(h, value):
+    """Key "n" holds `value` as INCR left it, key "s" the same digits as SET wrote them."""
+    h.run("SET", "n", str(value - 1))
+    assert h.run("INCR", "n") == value and h.client.db.data[b"n"].__class__ is int
+    h.run("SET", "s", str(value))
+    assert h.client.db.data[b"s"].__class__ is bytes
+
+
+@pytest.mark.parametrize("value", [0, 7, 12345, -40, 2**63 - 1])
+def test_a_counter_reads_like_the_string_of_its_digits(h, value):
+    h.run("RPUSH", "list", "a", "b")
+    h.run("SET", "other", "1234")
+    _counter_and_string(h, value)
+    for read in _READS:
+        n, s = (h.run(*[a.format(k=k) for a in read]) for k in ("n", "s"))
+        if read[0] == "SCAN":
+            assert sorted(n[1]) == [b"n", b"other", b"s"] and sorted(s[1]) == sorted(n[1])
+        else:
+            assert (str(n) if isinstance(n, Exception) else n) == (str(s) if isinstance(s, Exception) else s), read
+    assert _string_bytes_consistent(h)
+
+
+@pytest.mark.parametrize("write", _WRITES, ids=" ".join)
+def test_a_counter_changes_like_the_string_of_its_digits(h, write):
+    _counter_and_string(h, 10)
+    replies = [h.run(*[a.format(k=k) for a in write]) for k in ("n", "s")]
+    assert replies[0] == replies[1] or str(replies[0]) == str(replies[1])
+    for suffix in ("", "c", "r"):
+        assert h.run("GET", "n" + suffix) == h.run("GET", "s" + suffix)
+        assert h.run("PTTL", "n" + suffix) == h.run("PTTL", "s" + suffix)
+    h.run("SELECT", "1")
+    assert h.run("GET", "n") == h.run("GET", "s")
+    h.run("SELECT", "0")
+    assert _string_bytes_consistent(h)
+
+
+def test_a_counter_at_zero_is_kept_by_every_change(h):
+    """A zero int is falsy: the hook that drops emptied collections must not take it."""
+    h.run("INCR", "n")
+    assert h.run("DECR", "n") == 0
+    h.run("EXPIRE", "n", "100")
+    h.run("PERSIST", "n")
+    assert h.run("GET", "n") == b"0" and h.run("INCR", "n") == 1
+
+
+def test_counters_survive_save_and_reload(tmp_path):
+    from node.log import Log
+    from node.persistence.manager import Persistence
+
+    h = Harness(dir=str(tmp_path))
+    Persistence(h.node, Log("nothing"))
+    h.run("INCRBY", "n", "123456789")
+    h.run("INCR", "m")
+    h.run("SET", "t", "41")
+    h.run("INCR", "t")
+    h.run("EXPIRE", "t", "100")
+    digest = h.run("DEBUG", "DIGEST")
+    assert h.run("DEBUG", "RELOAD") == b"OK"
+    assert h.run("DEBUG", "DIGEST") == digest
+    assert h.run("MGET", "n", "m", "t") == [b"123456789", b"1", b"42"]
+    assert 0 < h.run("TTL", "t") <= 100 and h.run("INCR", "n") == 123456790
 
 
 def test_incr_under_lfu_counts_the_access(h):
