@@ -204,9 +204,12 @@ def msetnx(c, argv):
     return 1
 
 
-def _incr(c, key, delta):
-    """Add delta to the integer at key, keeping its TTL (as Redis's INCR does). The result
-    is stored as an int (node.keyspace): the next increment neither parses nor formats."""
+@command("incr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by one")
+def incr(c, argv, delta=1):
+    """Add delta to the integer at argv[1], keeping its TTL (as Redis's INCR does); the
+    rest of the family passes its delta. The result is stored as an int (node.keyspace):
+    the next increment neither parses nor formats."""
+    key = argv[1]
     db = c.db
     data = db.data
     old = data.get(key)
@@ -236,19 +239,14 @@ def _incr(c, key, delta):
     return result
 
 
-@command("incr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by one")
-def incr(c, argv):
-    return _incr(c, argv[1], 1)
-
-
 @command("decr", 2, "write denyoom fast", 1, 1, 1, group="string", summary="Decrement the integer value of a key by one")
 def decr(c, argv):
-    return _incr(c, argv[1], -1)
+    return incr(c, argv, -1)
 
 
 @command("incrby", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the integer value of a key by the given amount")
 def incrby(c, argv):
-    return _incr(c, argv[1], parse_int(argv[2]))
+    return incr(c, argv, parse_int(argv[2]))
 
 
 @command("decrby", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Decrement the integer value of a key by the given number")
@@ -256,7 +254,7 @@ def decrby(c, argv):
     delta = parse_int(argv[2])
     if delta == INT64_MIN:
         raise CommandError("ERR decrement would overflow")
-    return _incr(c, argv[1], -delta)
+    return incr(c, argv, -delta)
 
 
 @command("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, group="string", summary="Increment the float value of a key by the given amount")
