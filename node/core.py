@@ -145,7 +145,10 @@ class Node:
     # ---- dispatch ----------------------------------------------------
 
     def execute(self, c, argv):
-        """Run one command for client c; its reply goes to c.out."""
+        """Run one command for client c; its reply goes to c.out. The checks come in Redis's
+        order (processCommand): the command and its subcommand with their arity, NOAUTH,
+        LOADING, queueing inside MULTI, then the write rules, the RESP2 subscribe context
+        and MASTERDOWN."""
         if c.reply_mode is not None and self._run_with_reply_mode(c, argv):
             return
         cmd = self._by_bytes_get(argv[0])
@@ -154,28 +157,44 @@ class Node:
             if cmd is None:
                 self._reply_error(c, _unknown_command(argv))
                 return
-        if self.loading and not cmd.loading_ok:
-            self._reply_error(c, "LOADING Redis is loading the dataset in memory", cmd)
-            return
         n = len(argv)
         arity = cmd.arity
         if arity != n and (arity > 0 or n < -arity):
             self._reply_error(c, "ERR wrong number of arguments for '%s' command" % cmd.name, cmd)
             return
-        if c.multi is not None or not c.authenticated or c.kind == "pubsub":
-            if not self._check_client_state(c, cmd, argv):
+        counted = cmd  # where a refusal is counted: on the subcommand, once Redis resolved it
+        if cmd.subcommands and n > 1:
+            refusal, sub = _subcommand_refusal(cmd, argv)
+            if refusal is not None:
+                # Redis's lookup found no command (counted nowhere), or the subcommand with
+                # the wrong arity (counted on it).
+                self._reply_error(c, refusal, sub)
                 return
+            if sub.fn is not None:  # (a container counted by its subcommands: table.run_subcommand)
+                counted = sub
+        if not c.authenticated and not cmd.no_auth:
+            self._reply_error(c, NOAUTH, counted)
+            return
+        if self.loading and not cmd.loading_ok:
+            self._reply_error(c, "LOADING Redis is loading the dataset in memory", counted)
+            return
+        if c.multi is not None and cmd.name not in _IN_MULTI_OK:
+            self._queue(c, cmd, argv, counted)
+            return
         if cmd.is_write and self.write_checks and (c.kind != "master" or self.config.values["maxmemory"]):
             # Our master's stream is obeyed (Redis's mustObeyClient): no READONLY, no
             # min-replicas rules (a replica has none); only maxmemory can still apply.
             refusal = self.refuse_write(c, cmd)
             if refusal:
-                self._reply_error(c, refusal, cmd)
+                self._reply_error(c, refusal, counted)
                 return
+        if c.kind == "pubsub" and not c.resp3 and not cmd.allowed_in_subscribe:
+            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % _full_name(cmd, argv), counted)
+            return
         if self.masterdown:
             refusal = self._gate_refusal(cmd)
             if refusal:
-                self._reply_error(c, refusal, cmd)
+                self._reply_error(c, refusal, counted)
                 return
         self.call(c, cmd, argv)
 
@@ -192,24 +211,6 @@ class Node:
 
             return None if cmd.name in ALLOWED else UNCONFIRMED
         return None if "stale" in cmd.flags else _MASTERDOWN
-
-    def _check_client_state(self, c, cmd, argv) -> bool:
-        """Auth, MULTI queueing and the RESP2 subscribe context; False if handled here."""
-        if not c.authenticated and not cmd.no_auth:
-            self._reply_error(c, NOAUTH, cmd)
-            return False
-        if c.multi is not None and cmd.name not in _IN_MULTI_OK:
-            # Redis resolves a container's subcommand before queueing: a bad one dooms the EXEC.
-            refusal = _subcommand_refusal(cmd, argv) if cmd.subcommands else None
-            if refusal:
-                self._reply_error(c, refusal, cmd)
-            else:
-                self._queue(c, cmd, argv)
-            return False
-        if c.kind == "pubsub" and not c.resp3 and not cmd.allowed_in_subscribe:
-            self._reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context" % _full_name(cmd, argv), cmd)
-            return False
-        return True
 
     @property
     def role(self) -> str:
@@ -474,12 +475,13 @@ class Node:
             c.multi_error = True
         c.out.append(b"-" + raw + b"\r\n")
 
-    def _queue(self, c, cmd, argv):
+    def _queue(self, c, cmd, argv, counted):
         """Queue a command inside MULTI. A refusal here (no-multi command, OOM,
-        READONLY, ...) is an error reply that also dooms the transaction (EXECABORT)."""
+        READONLY, ...) is an error reply that also dooms the transaction (EXECABORT);
+        it is counted on `counted` (cmd, or its subcommand)."""
         refusal = _NOT_IN_MULTI if "no_multi" in cmd.flags else self.refuse_queued(c, cmd)
         if refusal:
-            self._reply_error(c, refusal, cmd)
+            self._reply_error(c, refusal, counted)
             return
         c.multi.append((cmd, argv))
         c.out.append(_QUEUED)
@@ -608,10 +610,10 @@ class Node:
     def feed_monitors(self, c, cmd, argv):
         """Show a command that ran to MONITOR clients, unless Redis hides it (admin commands,
         judged by the subcommand for a container: CONFIG GET is hidden, CLIENT ID is not)."""
-        if cmd.subcommands:
-            if _subcommand_refusal(cmd, argv):
+        if cmd.subcommands and len(argv) > 1:
+            refusal, cmd = _subcommand_refusal(cmd, argv)
+            if refusal is not None:
                 return  # Redis rejects it before it runs: nothing to show
-            cmd = cmd.subcommands[argv[1].decode("utf-8", "replace").lower()]
         if cmd.flags & _NOT_MONITORED:
             return
         now = time.time()
@@ -689,15 +691,16 @@ def _full_name(cmd, argv) -> str:
 
 
 def _subcommand_refusal(cmd, argv):
-    """The error Redis's lookup gives for an unknown subcommand or a wrong argument count."""
+    """(The error Redis's lookup gives for an unknown subcommand or a wrong argument count,
+    or None; the subcommand, or None when unknown)."""
     sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
     if sub is None:
         shown = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
-        return "ERR unknown subcommand '%s'. Try %s HELP." % (shown, cmd.name.upper())
+        return "ERR unknown subcommand '%s'. Try %s HELP." % (shown, cmd.name.upper()), None
     n = len(argv)
     if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
-        return "ERR wrong number of arguments for '%s' command" % sub.name
-    return None
+        return "ERR wrong number of arguments for '%s' command" % sub.name, sub
+    return None, sub
 
 
 def _abort_exec(c, text) -> str:

@@ -11,6 +11,8 @@ change must match.
 import pytest
 import redis as redis_py
 
+from tests.resp_wire import Conn
+
 SETUP = [
     ("SET", "s", "5"),
     ("SET", "t", "7", "EX", "100"),
@@ -118,3 +120,43 @@ def test_commandstats_of_containers_and_their_subcommands_as_in_redis(redis, tri
     subcommand; its subcommands have their own lines; an unknown subcommand counts nowhere
     but in errorstats. Refused calls are not in total_commands_processed."""
     assert _commandstats(triokv) == _commandstats(redis)
+
+
+# Redis looks a container's subcommand up with the command itself (lookupCommand): an unknown
+# subcommand or a subcommand's arity is refused before NOAUTH, MULTI queueing and the RESP2
+# subscribe context, and counted as such.
+STATE_CALLS = CONTAINER_CALLS + ["CLIENT SET=AME fz", "CLIENT KILL", "CONFIG GET", "OBJECT HELP", "SET s 1", "PING"]
+
+
+def _in_state(server, state):
+    """The raw replies to STATE_CALLS from a client in `state`, and the counters' change."""
+    admin = redis_py.Redis(host=server.host, port=server.port, protocol=2, socket_timeout=10)
+    try:
+        admin.flushall()
+        admin.set("s", "5")
+        if state == "unauthenticated":
+            admin.config_set("requirepass", "pw")
+        admin.config_resetstat()
+        with Conn(server.host, server.port) as conn:
+            if state == "multi":
+                conn.call("MULTI")
+            elif state == "subscribed":
+                conn.call("SUBSCRIBE", "ch")
+            replies = [conn.call(*line.split()).raw for line in STATE_CALLS]
+            if state == "multi":
+                replies.append(conn.call("EXEC").raw)
+        if state == "unauthenticated":
+            admin.execute_command("AUTH", "pw")
+            admin.config_set("requirepass", "")
+        stats = admin.info("commandstats")
+        for name in ("cmdstat_info", "cmdstat_config|resetstat", "cmdstat_config|set", "cmdstat_auth", "cmdstat_subscribe", "cmdstat_multi"):
+            stats.pop(name, None)
+        counts = {name: (v["calls"], v["rejected_calls"], v["failed_calls"]) for name, v in stats.items()}
+        return replies, counts, admin.info("errorstats")
+    finally:
+        admin.close()
+
+
+@pytest.mark.parametrize("state", ["multi", "subscribed", "unauthenticated"])
+def test_container_refusals_come_first_in_every_client_state(redis, triokv, state):
+    assert _in_state(triokv, state) == _in_state(redis, state)
