@@ -160,3 +160,17 @@ def _in_state(server, state):
 @pytest.mark.parametrize("state", ["multi", "subscribed", "unauthenticated"])
 def test_container_refusals_come_first_in_every_client_state(redis, triokv, state):
     assert _in_state(triokv, state) == _in_state(redis, state)
+
+
+def _subscribed_replica_replies(server):
+    with Conn(server.host, server.port) as admin, Conn(server.host, server.port) as conn:
+        admin.call("REPLICAOF", "127.0.0.1", "1")  # nothing listens there: a replica, unsynced
+        try:
+            conn.call("SUBSCRIBE", "ch")
+            return [conn.call("SET", "a", "1").raw, conn.call("GET", "a").raw]
+        finally:
+            admin.call("REPLICAOF", "NO", "ONE")
+
+
+def test_write_rules_come_before_the_subscribe_context(redis, triokv):
+    assert _subscribed_replica_replies(triokv) == _subscribed_replica_replies(redis)
