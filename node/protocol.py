@@ -48,7 +48,6 @@ _HEX = b"0123456789abcdefABCDEF"
 _LONG_COUNT = re.compile(rb"\*\d{7}")
 _SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
 # RESP3 type bytes hiredis accepts where Redis requires "*" (a request) or "$" (an argument).
-_ODD_TYPES = (b"+", b"~", b">", b"|", b"=", b"(")
 _ODD_TYPE_SET = b"+~>|=("
 _ODD_LINE_START = re.compile(rb"\n[+~>|=(]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
@@ -255,13 +254,13 @@ _join = b"".join
 def _odd_line_start(data: bytes) -> bool:
     """Whether a line may start with a type byte hiredis reads like "*" (a request: "~", ">",
     or "|", an attribute it skips) or like "$" (an argument: "+", "=", "("), where Redis reads
-    an inline command or refuses the element. Byte searches rule out most chunks; a payload
-    starting with one of these bytes only costs the slower parse. (The chunk's first byte is
-    a line start for all we know.)"""
-    for byte in _ODD_TYPES:
-        if data.find(byte) >= 0:
-            return data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None
-    return False
+    an inline command or refuses the element. One pass that drops these bytes rules out most
+    chunks (cheaper than a search per byte: 140 against 700 ns for one small request); a
+    payload holding one of them only costs the regex. (The chunk's first byte is a line
+    start for all we know.)"""
+    if len(data.translate(None, _ODD_TYPE_SET)) == len(data):
+        return False
+    return data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None
 
 
 def _ends_with(data: bytes, encoded: bytes) -> bool:
