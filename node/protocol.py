@@ -27,6 +27,7 @@ limit) before closing.
 """
 
 import re
+from itertools import chain
 
 import hiredis
 
@@ -49,6 +50,8 @@ _LONG_COUNT = re.compile(rb"\*\d{7}")
 _SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
 # RESP3 type bytes hiredis accepts where Redis requires "*" (a request) or "$" (an argument).
 _ODD_TYPE_SET = b"+~>|=("
+_ARRAY_HEADER_SIZE = [len(b"*%d\r\n" % n) for n in range(1024)]
+_BULK_SIZE = [len(b"$%d\r\n" % n) + n + 2 for n in range(1024)]
 _ODD_LINE_START = re.compile(rb"\n[+~>|=(]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
@@ -109,22 +112,24 @@ class RequestReader:
                 _join(request)
             except TypeError:
                 return self._recover([], None)
+        began = self._window_bytes - len(data)  # where this chunk starts in the window
+        # The requests whose "*" this chunk holds (one begun in an earlier chunk comes first).
+        headed = len(requests) - 1 if began and requests else len(requests)
         if self._window is not None and _odd_line_start(data):
             # A RESP3 header where a request or a bulk should start: hiredis reads it as one
             # ("+x" as an argument, "~1" as a request), Redis does not. (A window too large to
             # keep was read by Redis's rules as it arrived, in _odd_partial.)
             return self._recover([], None)
         self._done += len(requests)
-        last = encode_command(requests[-1]) if requests else None
-        if last is not None and _ends_with(data, last):
+        end = self._requests_end(data, requests, headed)
+        if end == self._window_bytes:
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
             self._at_boundary()
         else:
-            start = _partial_start(data, last)
-            if requests:
-                self._pending_from = self._window_bytes - len(data) + start
+            self._pending_from = end
+            start = max(end - began, 0)  # the unfinished request, in this chunk
             if self._odd_partial(data, start):
                 return self._recover([], None, skip=self._done - len(requests))
             if self._window_bytes > WINDOW_LIMIT:
@@ -132,6 +137,29 @@ class RequestReader:
         if self._window_bytes > self.query_limit:
             return requests, Failure(None)
         return requests, None
+
+    def _requests_end(self, data, requests, headed) -> int:
+        """Where in the window the last complete request ends (the unfinished one starts).
+
+        Exact: a copy of the last request's encoding elsewhere in the chunk (in a payload,
+        or read by hiredis as a nested array of an unfinished request) must not be taken for
+        it. When the last request lies whole in this chunk:
+        - the chunk ends with its encoding and holds no "*" but the requests' own: a
+          boundary. (Anything unfinished after it would start with a "*", or be overlapped
+          by the copy at the end, whose "*" would then be inside it or inside a payload.)
+        - its encoding occurs at one place in the chunk: it ends there.
+        Otherwise the sum of the requests' canonical sizes from _pending_from: hiredis reads
+        only canonical headers ("$4", never "$04") and these requests hold only bulks."""
+        if not requests:
+            return self._pending_from
+        if headed:
+            last = encode_command(requests[-1])
+            if data.endswith(last) and data.count(b"*") == headed:
+                return self._window_bytes
+            at = data.rfind(last)
+            if data.find(last) == at:
+                return self._window_bytes - len(data) + at + len(last)
+        return self._pending_from + _encoded_size(requests)
 
     def _at_boundary(self):
         self._pending_from = 0
@@ -263,13 +291,6 @@ def _odd_line_start(data: bytes) -> bool:
     return data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None
 
 
-def _ends_with(data: bytes, encoded: bytes) -> bool:
-    """Whether a chunk ends right after a request (which may have begun in earlier chunks)."""
-    if len(encoded) <= len(data):
-        return data.endswith(encoded)
-    return encoded.endswith(data)
-
-
 def _tail(window, end: int, offset: int, limit: int) -> bytes:
     """Up to `limit` bytes of the window's chunks from `offset` on (`end`: the window's size).
     Walks back from the last chunk, where an unfinished request usually starts."""
@@ -289,15 +310,12 @@ def _tail(window, end: int, offset: int, limit: int) -> bytes:
     return (pieces[0] if len(pieces) == 1 else b"".join(pieces))[:limit]
 
 
-def _partial_start(data: bytes, encoded) -> int:
-    """Where the unfinished request in a chunk starts, after `encoded`, the last complete
-    request (0 if none, or if it began in an earlier chunk). A copy of the last complete
-    request inside the unfinished one's payload moves it later: the checks then miss what
-    comes before the copy (an adversarial case only)."""
-    if encoded is None:
-        return 0
-    pos = data.rfind(encoded)
-    return pos + len(encoded) if pos >= 0 else 0
+def _encoded_size(requests) -> int:
+    """Bytes of the requests' canonical encoding (as encode_command), without encoding them."""
+    try:
+        return sum(map(_ARRAY_HEADER_SIZE.__getitem__, map(len, requests))) + sum(map(_BULK_SIZE.__getitem__, map(len, chain.from_iterable(requests))))
+    except IndexError:  # a count or an argument of 1024 or more
+        return sum(len(encode_command(request)) for request in requests)
 
 
 class ProtocolFailure(Exception):

@@ -64,6 +64,7 @@ def _err(text: str) -> bytes:
 
 
 PING = b"*1\r\n$4\r\nPING\r\n"
+ECHO_A = b"*2\r\n$4\r\nECHO\r\n$1\r\na\r\n"
 UNKNOWN = "-ERR unknown command '%s', with args beginning with: \r\n"
 
 # (request bytes, what Redis 7.0.15 sends back, whether it closes the connection)
@@ -92,6 +93,13 @@ MALFORMED = {
     "simple-string-before-a-payload-with-a-newline": (
         b"*2\r\n$4\r\nECHO\r\n+x\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\nv\r\nw\r\n",
         _err("expected '$', got '+'"),
+        True,
+    ),
+    # found by the random fuzz: the chunk ends with a copy of its last request, which hiredis
+    # reads as a nested array of the unfinished one
+    "copy-of-the-last-request-as-a-nested-array": (
+        ECHO_A + b"*3\r\n$4\r\nECHO\r\n" + ECHO_A,
+        b"$1\r\na\r\n" + _err("expected '$', got '*'"),
         True,
     ),
     "empty-multibulk-after-a-refused-element": (b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n*0\r\n", _err("expected '$', got '='"), True),

@@ -9,6 +9,7 @@ streams and chunkings run in seconds."""
 
 import os
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,8 @@ _PIECES = [encode_command(c) for c in _COMMANDS] + [
     b"~1\r\n$4\r\nPING\r\n", b">1\r\n$4\r\nPING\r\n", b"|1\r\n$1\r\na\r\n$1\r\nb\r\n",
     b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n", b"*2\r\n$4\r\nECHO\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n(12\r\n",
     b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*1\r\n$4\rxPING\r\n", b"*1\r\n*1\r\n$1\r\na\r\n",
+    # copies of a request inside another: a payload, an unfinished request's nested array
+    encode_command([b"SET", b"k", encode_command([b"PING"]) + b"x"]), b"*3\r\n$4\r\nECHO\r\n" + encode_command([b"PING"]),
 ]  # fmt: skip
 _BYTES = b"*$:+-=~>|(,_#%\r\n0123456789 abc"
 
@@ -58,3 +61,32 @@ def _outcome(feed, chunks):
 @given(chunked())
 def test_hiredis_path_reads_as_redis_rules_do(chunks):
     assert _outcome(RequestReader().feed, chunks) == _outcome(RequestReader()._feed_slow, chunks)
+
+
+_PING = encode_command([b"PING"])
+_HSET = encode_command([b"HSET", b"fz:h", b"f", b"v"])
+
+
+def _both(chunks):
+    return _outcome(RequestReader().feed, chunks), _outcome(RequestReader()._feed_slow, chunks)
+
+
+def test_a_copy_of_the_last_request_ending_the_chunk_is_no_boundary():
+    """Found by the live fuzz: the chunk ends with a copy of its last complete request, read
+    by hiredis as a nested array of an unfinished one; Redis refuses that request."""
+    chunks = [_HSET + b"*4\r\n$4\r\nHS\nv\r\n" + _HSET]
+    ours, rules = _both(chunks)
+    assert ours == rules == ([[b"HSET", b"fz:h", b"f", b"v"]], "Protocol error: expected '$', got '*'")
+
+
+_COPY_IN_PAYLOAD = _PING + encode_command([b"SET", b"k", _PING + b"rest of the value"]) + _PING
+
+
+@pytest.mark.parametrize("past_copy", [len(_PING), 4])
+def test_a_payload_holding_a_copy_of_the_last_request(past_copy):
+    """A chunk cut inside a payload, right after a copy of the request before it (or part
+    of one): the unfinished request goes on in the next chunk."""
+    cut = _COPY_IN_PAYLOAD.find(_PING, 1) + past_copy
+    chunks = [_COPY_IN_PAYLOAD[:cut], _COPY_IN_PAYLOAD[cut:]]
+    ours, rules = _both(chunks)
+    assert ours == rules == ([[b"PING"], [b"SET", b"k", _PING + b"rest of the value"], [b"PING"]], None)
