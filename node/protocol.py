@@ -5,10 +5,12 @@ Theory of operation
 hiredis parses well-formed multibulk requests at C speed but knows nothing of
 Redis's server-side rules and does not say where a request ended. So:
 
-* The reader tracks *boundaries* itself: a chunk that ends exactly with the
-  canonical encoding of the last request hiredis returned ends at a boundary.
-  Chunks fed since the last boundary are kept (up to WINDOW_LIMIT bytes) with
-  the number of requests already returned from them.
+* The reader tracks *boundaries* itself: where the last request hiredis
+  returned ends, exactly (`_requests_end`: hiredis reads only canonical
+  headers, so the requests took their canonical encoding's bytes; a copy of
+  an encoding inside a payload is never taken for the request). Chunks fed
+  since the last boundary are kept (up to WINDOW_LIMIT bytes) with the number
+  of requests already returned from them.
 * Anything hiredis would get wrong switches to the Python parser
   (`RedisParser`), which implements Redis's processInlineBuffer and
   processMultibulkBuffer byte for byte: a request that does not start with
