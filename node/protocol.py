@@ -7,10 +7,13 @@ Redis's server-side rules and does not say where a request ended. So:
 
 * The reader tracks *boundaries* itself: where the last request hiredis
   returned ends, exactly (`_requests_end`: hiredis reads only canonical
-  headers, so the requests took their canonical encoding's bytes; a copy of
-  an encoding inside a payload is never taken for the request). Chunks fed
-  since the last boundary are kept (up to WINDOW_LIMIT bytes) with the number
-  of requests already returned from them.
+  headers, so in a chunk without RESP3 type bytes the requests took their
+  canonical encoding's bytes; a copy of an encoding inside a payload is never
+  taken for the request). A chunk holding such a byte anywhere must hold the
+  requests' canonical encoding (`_canonical_end`): after the two bytes a
+  payload skips unread, "+x" starts no line yet is a header to Redis.
+  Chunks fed since the last boundary are kept (up to WINDOW_LIMIT bytes) with
+  the number of requests already returned from them.
 * Anything hiredis would get wrong switches to the Python parser
   (`RedisParser`), which implements Redis's processInlineBuffer and
   processMultibulkBuffer byte for byte: a request that does not start with
@@ -117,13 +120,19 @@ class RequestReader:
         began = self._window_bytes - len(data)  # where this chunk starts in the window
         # The requests whose "*" this chunk holds (one begun in an earlier chunk comes first).
         headed = len(requests) - 1 if began and requests else len(requests)
-        if self._window is not None and _odd_line_start(data):
-            # A RESP3 header where a request or a bulk should start: hiredis reads it as one
-            # ("+x" as an argument, "~1" as a request), Redis does not. (A window too large to
-            # keep was read by Redis's rules as it arrived, in _odd_partial.)
+        # A RESP3 type byte hiredis reads like "*" (a request: "~", ">", or "|", an attribute
+        # it skips) or like "$" (an argument: "+", "=", "("), where Redis reads an inline
+        # command or refuses the element. One pass that drops them rules out most chunks.
+        # (A window too large to keep was read by Redis's rules as it arrived, in _odd_partial.)
+        odd = self._window is not None and len(data.translate(None, _ODD_TYPE_SET)) != len(data)
+        if odd and (data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None):
             return self._recover([], None)
         self._done += len(requests)
-        end = self._requests_end(data, requests, headed)
+        end = self._canonical_end(requests) if odd else self._requests_end(data, requests, headed)
+        if end is None:
+            # Read from bytes that are not the requests' canonical encoding, where an odd byte
+            # could be a header (after the two bytes a payload skips unread): Redis's rules decide.
+            return self._recover([], None, skip=self._done - len(requests))
         if end == self._window_bytes:
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
@@ -141,27 +150,39 @@ class RequestReader:
         return requests, None
 
     def _requests_end(self, data, requests, headed) -> int:
-        """Where in the window the last complete request ends (the unfinished one starts).
-
-        Exact: a copy of the last request's encoding elsewhere in the chunk (in a payload,
-        or read by hiredis as a nested array of an unfinished request) must not be taken for
-        it. When the last request lies whole in this chunk:
-        - the chunk ends with its encoding and holds no "*" but the requests' own: a
-          boundary. (Anything unfinished after it would start with a "*", or be overlapped
-          by the copy at the end, whose "*" would then be inside it or inside a payload.)
-        - its encoding occurs at one place in the chunk: it ends there.
-        Otherwise the sum of the requests' canonical sizes from _pending_from: hiredis reads
-        only canonical headers ("$4", never "$04") and these requests hold only bulks."""
+        """Where in the window the last complete request ends (the unfinished one starts), for
+        a chunk without RESP3 type bytes: hiredis then read only canonical headers ("$4", never
+        "$04") and bulks, so the requests took their canonical encoding's bytes from
+        _pending_from on (the two bytes after a payload are skipped unread, whatever they are).
+        Two shapes are told without the sum (a copy of an encoding elsewhere is never taken
+        for the request):
+        - no "*" but the requests' own, and the chunk ends with the last one's encoding: a
+          boundary (anything unfinished after that request would start with a "*", or be
+          overlapped by a copy at the end whose "*" would be inside it or inside a payload);
+        - one "*" more, the last one, right after the last request's encoding: the unfinished
+          request starts there (were that "*" not its header, the one starting the encoding
+          before it would be a second "*" of no complete request)."""
         if not requests:
             return self._pending_from
         if headed:
             last = encode_command(requests[-1])
-            if data.endswith(last) and data.count(b"*") == headed:
+            stars = data.count(b"*")
+            if stars == headed and data.endswith(last):
                 return self._window_bytes
-            at = data.rfind(last)
-            if data.find(last) == at:
-                return self._window_bytes - len(data) + at + len(last)
+            if stars == headed + 1:
+                at = data.rfind(b"*")
+                if at >= len(last) and data.startswith(last, at - len(last)):
+                    return self._window_bytes - len(data) + at
         return self._pending_from + _encoded_size(requests)
+
+    def _canonical_end(self, requests):
+        """_requests_end for a chunk holding RESP3 type bytes (none at a line start): the end,
+        if the window holds the requests' canonical encoding from _pending_from on, else None."""
+        if not requests:
+            return self._pending_from
+        encoded = _join(map(encode_command, requests))
+        held = _tail(self._window, self._window_bytes, self._pending_from, len(encoded))
+        return self._pending_from + len(encoded) if held[: len(encoded)] == encoded else None
 
     def _at_boundary(self):
         self._pending_from = 0
@@ -279,18 +300,6 @@ class RequestReader:
 
 
 _join = b"".join
-
-
-def _odd_line_start(data: bytes) -> bool:
-    """Whether a line may start with a type byte hiredis reads like "*" (a request: "~", ">",
-    or "|", an attribute it skips) or like "$" (an argument: "+", "=", "("), where Redis reads
-    an inline command or refuses the element. One pass that drops these bytes rules out most
-    chunks (cheaper than a search per byte: 140 against 700 ns for one small request); a
-    payload holding one of them only costs the regex. (The chunk's first byte is a line
-    start for all we know.)"""
-    if len(data.translate(None, _ODD_TYPE_SET)) == len(data):
-        return False
-    return data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None
 
 
 def _tail(window, end: int, offset: int, limit: int) -> bytes:

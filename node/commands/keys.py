@@ -271,7 +271,7 @@ def duplicate(value):
     Their elements are bytes, immutable, so one level of copying is deep enough.
     The copy keeps the original's encoding, as Redis's dup functions do."""
     cls = value.__class__
-    if cls is bytes:
+    if cls is bytes or cls is int:  # (int: a counter, node.keyspace)
         return value
     if cls is ListValue:
         return cls(value)

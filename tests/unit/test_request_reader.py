@@ -90,3 +90,15 @@ def test_a_payload_holding_a_copy_of_the_last_request(past_copy):
     chunks = [_COPY_IN_PAYLOAD[:cut], _COPY_IN_PAYLOAD[cut:]]
     ours, rules = _both(chunks)
     assert ours == rules == ([[b"PING"], [b"SET", b"k", _PING + b"rest of the value"], [b"PING"]], None)
+
+
+def test_an_odd_header_after_the_bytes_a_payload_skips():
+    """Found by the generated streams on another hypothesis version: the two bytes after
+    "ECHO" are skipped unread ("\\r*"), so "+x" starts no line, yet Redis reads it as the next
+    header and refuses it; hiredis reads it as a simple string."""
+    chunks = [b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$3\r\n\n~1\r\n\r\n", b"*2\r\n$4\r\nECHO\r*+x\r\n"]
+    ours, rules = _both(chunks)
+    assert ours == rules and rules[1] == "Protocol error: expected '$', got '+'"
+    for stream in (b"".join(chunks), chunks[1] + _PING):
+        ours, rules = _both([stream])
+        assert ours == rules and rules[1] == "Protocol error: expected '$', got '+'"
