@@ -154,25 +154,17 @@ class RequestReader:
         a chunk without RESP3 type bytes: hiredis then read only canonical headers ("$4", never
         "$04") and bulks, so the requests took their canonical encoding's bytes from
         _pending_from on (the two bytes after a payload are skipped unread, whatever they are).
-        Two shapes are told without the sum (a copy of an encoding elsewhere is never taken
-        for the request):
-        - no "*" but the requests' own, and the chunk ends with the last one's encoding: a
-          boundary (anything unfinished after that request would start with a "*", or be
-          overlapped by a copy at the end whose "*" would be inside it or inside a payload);
-        - one "*" more, the last one, right after the last request's encoding: the unfinished
-          request starts there (were that "*" not its header, the one starting the encoding
-          before it would be a second "*" of no complete request)."""
+        The usual chunk is told without the sum: with no "*" but the requests' own, a chunk
+        that ends with the last request's encoding is at a boundary. (A copy of an encoding is
+        never taken for the request: were the "*" starting the copy at the end not that
+        request's own header, it would be another complete request's, and the last request
+        would not fit in what is left. A shortcut for a chunk cut mid-request, "the last "*"
+        right after the last request's encoding", was dropped: a payload ending with a copy
+        of a request's encoding followed by that request with unusual skipped bytes fools it.)"""
         if not requests:
             return self._pending_from
-        if headed:
-            last = encode_command(requests[-1])
-            stars = data.count(b"*")
-            if stars == headed and data.endswith(last):
-                return self._window_bytes
-            if stars == headed + 1:
-                at = data.rfind(b"*")
-                if at >= len(last) and data.startswith(last, at - len(last)):
-                    return self._window_bytes - len(data) + at
+        if headed and data.endswith(encode_command(requests[-1])) and data.count(b"*") == headed:
+            return self._window_bytes
         return self._pending_from + _encoded_size(requests)
 
     def _canonical_end(self, requests):

@@ -102,3 +102,17 @@ def test_an_odd_header_after_the_bytes_a_payload_skips():
     for stream in (b"".join(chunks), chunks[1] + _PING):
         ours, rules = _both([stream])
         assert ours == rules and rules[1] == "Protocol error: expected '$', got '+'"
+
+
+def test_a_payload_ending_with_a_copy_before_that_request():
+    """A value ends with a copy of the next request's encoding, less its last CRLF, and the
+    next request's payload is followed by two bytes other than CRLF (skipped unread): the
+    next request is complete, and what follows it is read from the right place."""
+    value = _PING[:-2]
+    stream = encode_command([b"SET", b"k", value]) + b"*1\r\n$4\r\nPINGxy" + _PING
+    for cut in (len(stream) - len(_PING), len(stream) - 3):
+        ours, rules = _both([stream[:cut], stream[cut:]])
+        assert ours == rules == ([[b"SET", b"k", value], [b"PING"], [b"PING"]], None)
+    reader = RequestReader()
+    assert reader.feed(stream[: len(stream) - len(_PING)]) == ([[b"SET", b"k", value], [b"PING"]], None)
+    assert reader._window_bytes == 0  # at a boundary: nothing kept for a re-read
