@@ -164,7 +164,7 @@ class Node:
             return
         counted = cmd  # where a refusal is counted: on the subcommand, once Redis resolved it
         if cmd.subcommands and n > 1:
-            refusal, sub = _subcommand_refusal(cmd, argv)
+            refusal, sub = table.subcommand_refusal(cmd, argv)
             if refusal is not None:
                 # Redis's lookup found no command (counted nowhere), or the subcommand with
                 # the wrong arity (counted on it).
@@ -611,7 +611,7 @@ class Node:
         """Show a command that ran to MONITOR clients, unless Redis hides it (admin commands,
         judged by the subcommand for a container: CONFIG GET is hidden, CLIENT ID is not)."""
         if cmd.subcommands and len(argv) > 1:
-            refusal, cmd = _subcommand_refusal(cmd, argv)
+            refusal, cmd = table.subcommand_refusal(cmd, argv)
             if refusal is not None:
                 return  # Redis rejects it before it runs: nothing to show
         if cmd.flags & _NOT_MONITORED:
@@ -688,19 +688,6 @@ def _full_name(cmd, argv) -> str:
         if sub in cmd.subcommands:
             return "%s|%s" % (cmd.name, sub)
     return cmd.name
-
-
-def _subcommand_refusal(cmd, argv):
-    """(The error Redis's lookup gives for an unknown subcommand or a wrong argument count,
-    or None; the subcommand, or None when unknown)."""
-    sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
-    if sub is None:
-        shown = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
-        return "ERR unknown subcommand '%s'. Try %s HELP." % (shown, cmd.name.upper()), None
-    n = len(argv)
-    if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
-        return "ERR wrong number of arguments for '%s' command" % sub.name, sub
-    return None, sub
 
 
 def _abort_exec(c, text) -> str:

@@ -90,8 +90,6 @@ def estimate_size(value) -> int:
     cls = value.__class__
     if cls is bytes:
         return BYTES_OVERHEAD + len(value)
-    if cls is int:
-        return BYTES_OVERHEAD
     n = len(value)
     if n == 0:
         return 64

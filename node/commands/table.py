@@ -163,19 +163,29 @@ def counts_through_subcommands(cmd) -> bool:
     return any(sub.fn is not None for sub in cmd.subcommands.values())
 
 
-def run_subcommand(c, argv):
-    """Run a container command's subcommand registered with `fn`, with Redis's checks
-    (unknown subcommand, the subcommand's arity) and its own INFO commandstats."""
-    parent = c.node.table.lookup(argv[0])
-    sub = parent.subcommands.get(argv[1].decode("utf-8", "replace").lower())
-    if sub is None or sub.fn is None:
+def subcommand_refusal(cmd, argv):
+    """(The error Redis's lookup gives for an unknown subcommand or a wrong argument count,
+    or None; the subcommand, or None when unknown). argv holds a subcommand name."""
+    sub = cmd.subcommands.get(argv[1].decode("utf-8", "replace").lower())
+    if sub is None:
         # Redis turns CR and LF into spaces in error texts (addReplyErrorFormat).
-        name = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
-        raise CommandError("ERR unknown subcommand '%s'. Try %s HELP." % (name, argv[0].decode("utf-8", "replace").upper()))
+        shown = argv[1][:128].decode("utf-8", "replace").replace("\r", " ").replace("\n", " ")
+        return "ERR unknown subcommand '%s'. Try %s HELP." % (shown, cmd.name.upper()), None
     n = len(argv)
     if (sub.arity > 0 and n != sub.arity) or n < -sub.arity:
-        sub.rejected_calls += 1
-        raise CommandError("ERR wrong number of arguments for '%s' command" % sub.name)
+        return "ERR wrong number of arguments for '%s' command" % sub.name, sub
+    return None, sub
+
+
+def run_subcommand(c, argv):
+    """Run a container command's subcommand registered with `fn`, with Redis's checks
+    (unknown subcommand, the subcommand's arity) and its own INFO commandstats. Node.execute
+    has made these checks already; EXEC's queued commands were checked when queued."""
+    refusal, sub = subcommand_refusal(c.node.table.lookup(argv[0]), argv)
+    if refusal is not None:
+        if sub is not None:
+            sub.rejected_calls += 1
+        raise CommandError(refusal)
     start = time.perf_counter_ns()
     try:
         return sub.fn(c, argv)
