@@ -49,15 +49,20 @@ WINDOW_LIMIT = 8 * 1024 * 1024
 DRY_RUN_BYTES = 64 * 1024  # of an unfinished request, read by Redis's rules to compare
 _SPACE = b" \t\n\v\f\r"
 _HEX = b"0123456789abcdefABCDEF"
-# Counts and bulk lengths of seven digits or more: hiredis would preallocate for the one and
-# wait for the other, where Redis may refuse them at once (the limits are at least 1 MB).
-_LONG_COUNT = re.compile(rb"\*\d{7}")
+# Bulk lengths of seven digits or more: hiredis would wait for the data, where Redis may refuse
+# them at once (the limits are at least 1 MB). Counts too: see _SHAPE.
 _SEVEN_DIGIT_BULK = re.compile(rb"\$\d{7}")
 # RESP3 type bytes hiredis accepts where Redis requires "*" (a request) or "$" (an argument).
-_ODD_TYPE_SET = b"+~>|=("
+# ("%", a map, reads as a dict, which passes the bulk-strings check as its keys would.)
+_ODD_TYPE_SET = b"+~>|=(%"
+# One pass tells a chunk's shape: every digit becomes "0" and every odd type byte "+". Then
+# "+" finds an odd byte, and "*0000000" a count of seven digits or more, which hiredis would
+# preallocate a list for (Redis refuses a count over its limit, or grows the request).
+_SHAPE = bytes.maketrans(b"0123456789" + _ODD_TYPE_SET, b"0" * 10 + b"+" * len(_ODD_TYPE_SET))
+_LONG_COUNT_SHAPE = b"*0000000"
 _ARRAY_HEADER_SIZE = [len(b"*%d\r\n" % n) for n in range(1024)]
 _BULK_SIZE = [len(b"$%d\r\n" % n) + n + 2 for n in range(1024)]
-_ODD_LINE_START = re.compile(rb"\n[+~>|=(]")
+_ODD_LINE_START = re.compile(rb"\n[+~>|=(%]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
@@ -92,8 +97,8 @@ class RequestReader:
             return self._feed_slow(data)
         if self._window_bytes == 0 and data[0] != 42:
             return self._feed_slow(data)  # inline, or junk: Redis's rules apply
-        m = _LONG_COUNT.search(data)
-        if m is not None and self._too_big(data, m.start()):
+        shape = data.translate(_SHAPE)
+        if self._long_count(data, shape):
             # hiredis would preallocate a list of that size: the Python parser grows it as
             # elements arrive (or refuses the count), as Redis does.
             return self._recover([], data)
@@ -107,16 +112,17 @@ class RequestReader:
         except Exception:  # noqa: BLE001  a protocol error, or a map hiredis cannot build (a list as key)
             # The Python parser reads the window again, past the requests already returned.
             return self._recover([], None)
-        for request in requests:
-            # *-1 or *0 (Redis skips them), not a request at all, or an argument that is not a
-            # bulk string (join refuses integers, arrays, nulls): Redis's rules read the chunk
-            # again (none of its requests is kept: one before may hold what Redis refuses, "=").
-            if request.__class__ is not list or not request:
-                return self._recover([], None)
-            try:
+        # *-1 or *0 (Redis skips them), not a request at all, or an argument that is not a bulk
+        # string (join refuses integers, arrays, nulls and a request that is a string): Redis's
+        # rules read the chunk again (none of its requests is kept: one before may hold what
+        # Redis refuses, "="). A map passes join, but "%" is an odd type byte (below).
+        if not all(requests):
+            return self._recover([], None)
+        try:
+            for request in requests:
                 _join(request)
-            except TypeError:
-                return self._recover([], None)
+        except TypeError:
+            return self._recover([], None)
         began = self._window_bytes - len(data)  # where this chunk starts in the window
         # The requests whose "*" this chunk holds (one begun in an earlier chunk comes first).
         headed = len(requests) - 1 if began and requests else len(requests)
@@ -124,7 +130,7 @@ class RequestReader:
         # it skips) or like "$" (an argument: "+", "=", "("), where Redis reads an inline
         # command or refuses the element. One pass that drops them rules out most chunks.
         # (A window too large to keep was read by Redis's rules as it arrived, in _odd_partial.)
-        odd = self._window is not None and len(data.translate(None, _ODD_TYPE_SET)) != len(data)
+        odd = self._window is not None and b"+" in shape
         if odd and (data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None):
             return self._recover([], None)
         self._done += len(requests)
@@ -154,16 +160,15 @@ class RequestReader:
         a chunk without RESP3 type bytes: hiredis then read only canonical headers ("$4", never
         "$04") and bulks, so the requests took their canonical encoding's bytes from
         _pending_from on (the two bytes after a payload are skipped unread, whatever they are).
-        The usual chunk is told without the sum: with no "*" but the requests' own, a chunk
-        that ends with the last request's encoding is at a boundary. (A copy of an encoding is
-        never taken for the request: were the "*" starting the copy at the end not that
-        request's own header, it would be another complete request's, and the last request
-        would not fit in what is left. A shortcut for a chunk cut mid-request, "the last "*"
-        right after the last request's encoding", was dropped: a payload ending with a copy
-        of a request's encoding followed by that request with unusual skipped bytes fools it.)"""
+        The usual chunk is told without the sum: when its only "*" are the headers of the
+        complete requests it holds (`headed`: each is a "*", no array is an argument), no
+        request began after them, so the chunk ends at a boundary. (A shortcut for a chunk cut
+        mid-request, "the last "*" right after the last request's encoding", was dropped: a
+        payload ending with a copy of a request's encoding followed by that request with
+        unusual skipped bytes fools it.)"""
         if not requests:
             return self._pending_from
-        if headed and data.endswith(encode_command(requests[-1])) and data.count(b"*") == headed:
+        if data.count(b"*") == headed:
             return self._window_bytes
         return self._pending_from + _encoded_size(requests)
 
@@ -204,6 +209,16 @@ class RequestReader:
         except ProtocolFailure:
             return True
         return True  # complete for Redis, not for hiredis
+
+    def _long_count(self, data: bytes, shape: bytes) -> bool:
+        """A count over what hiredis may preallocate, in a header of the chunk (shape: see
+        _SHAPE). A payload that merely looks like such a header only costs the slower parse."""
+        pos = shape.find(_LONG_COUNT_SHAPE)
+        while pos >= 0:
+            if self._too_big(data, pos):
+                return True
+            pos = shape.find(_LONG_COUNT_SHAPE, pos + 1)
+        return False
 
     def _long_bulk(self, data: bytes, start: int = 0) -> bool:
         """A bulk length over the limit in a header of the chunk from `start` on: Redis refuses

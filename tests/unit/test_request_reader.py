@@ -28,6 +28,9 @@ _PIECES = [encode_command(c) for c in _COMMANDS] + [
     b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*1\r\n$4\rxPING\r\n", b"*1\r\n*1\r\n$1\r\na\r\n",
     # copies of a request inside another: a payload, an unfinished request's nested array
     encode_command([b"SET", b"k", encode_command([b"PING"]) + b"x"]), b"*3\r\n$4\r\nECHO\r\n" + encode_command([b"PING"]),
+    # maps (hiredis: a dict, whose keys pass for arguments); large counts have their own test,
+    # as mutated ones make hiredis preallocate megabytes in most examples
+    b"%1\r\n$1\r\na\r\n$1\r\nb\r\n", b"*2\r\n$4\r\nECHO\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
 ]  # fmt: skip
 _BYTES = b"*$:+-=~>|(,_#%\r\n0123456789 abc"
 
@@ -116,3 +119,36 @@ def test_a_payload_ending_with_a_copy_before_that_request():
     reader = RequestReader()
     assert reader.feed(stream[: len(stream) - len(_PING)]) == ([[b"SET", b"k", value], [b"PING"]], None)
     assert reader._window_bytes == 0  # at a boundary: nothing kept for a re-read
+
+
+def test_a_map_after_the_bytes_a_payload_skips():
+    """A map where Redis expects the next request, its "%" after two skipped bytes (no line
+    start): hiredis returns a dict, whose keys would pass for a request."""
+    stream = b"*2\r\n$4\r\nECHO\r\n$1\r\naXY%1\r\n$1\r\na\r\n$1\r\nb\r\n" + _PING
+    ours, rules = _both([stream])
+    assert ours == rules and rules[0][0] == [b"ECHO", b"a"] and [b"%1"] in rules[0]
+
+
+def test_every_long_count_is_checked_not_only_the_first():
+    """A payload that looks like a count of seven digits (under the limit), then a real count
+    over what hiredis may preallocate: the Python parser takes the stream (it grows the
+    request as elements arrive, as Redis does), and both read it alike."""
+    stream = encode_command([b"ECHO", b"*1000000"]) + b"*2000000000\r\n$4\r\nPING\r\n"
+    reader = RequestReader()
+    assert reader.feed(stream) == ([[b"ECHO", b"*1000000"]], None)
+    assert reader.backlog  # the unfinished request is the Python parser's
+    ours, rules = _both([stream])
+    assert ours == rules
+
+
+def test_a_value_completed_by_a_chunk_without_a_header_is_a_boundary():
+    """The second chunk ends the request begun in the first and holds no "*": nothing is
+    left unfinished, so nothing is kept for a re-read."""
+    stream = encode_command([b"SET", b"k", b"v" * 300])
+    reader = RequestReader()
+    assert reader.feed(stream[:100]) == ([], None)
+    assert reader._window_bytes == 100
+    assert reader.feed(stream[100:]) == ([[b"SET", b"k", b"v" * 300]], None)
+    assert reader._window_bytes == 0
+    ours, rules = _both([stream[:100], stream[100:] + _PING])
+    assert ours == rules == ([[b"SET", b"k", b"v" * 300], [b"PING"]], None)
