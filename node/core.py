@@ -227,6 +227,8 @@ class Node:
         Kept as a plain attribute so the write hot path pays one attribute read."""
         replication = self.replication
         self.write_checks = self._role != "master" or bool(self.config.values["maxmemory"]) or (replication is not None and replication.checks_writes)
+        # The batch fast path's lookup: a write on such a node goes through execute.
+        self.plain_lookup = (self.table.plain_reads_by_bytes if self.write_checks else self.table.plain_by_bytes).get
         self.sync_writes = self._role == "master" and bool(self.config.values["synchronous-replicas"])
 
     def _run_with_reply_mode(self, c, argv):
@@ -308,7 +310,15 @@ class Node:
         or None when all ran."""
         i, n = 0, len(requests)
         while i < n:
-            if self._plain_allowed(c, now):
+            # None of the gates execute applies to a plain command (table._is_plain) now.
+            # (Written out: a call per batch costs more than the test.)
+            if (
+                not (self.loading or self.masterdown or self.monitors or self.sync_writes or self.pause_until > now)
+                and c.multi is None
+                and c.reply_mode is None
+                and c.authenticated
+                and c.kind == "normal"
+            ):
                 i = self._run_plain(c, requests, i)
                 if i == n:
                     return None
@@ -319,16 +329,6 @@ class Node:
             if c.blocked is not None or c.closing or c.sync_marks or c.kind == "replica":
                 return i
         return None
-
-    def _plain_allowed(self, c, now) -> bool:
-        """None of the gates execute applies to a plain command (table._is_plain) now."""
-        return (
-            not (self.loading or self.masterdown or self.monitors or self.sync_writes or self.pause_until > now)
-            and c.multi is None
-            and c.reply_mode is None
-            and c.authenticated
-            and c.kind == "normal"
-        )
 
     def _run_plain(self, c, requests, i):
         """Run plain commands from requests[i] on, doing what execute and call do for them;
@@ -342,7 +342,7 @@ class Node:
         that may be slow (not flagged fast), or any command while the threshold is under
         _RUN_TIMING_FLOOR_NS, is timed alone for the slowlog; SET, slow only when it frees
         a large value it replaced, is timed by the run, which ends at a SET that did."""
-        get_cmd = (self.table.plain_reads_by_bytes if self.write_checks else self.table.plain_by_bytes).get
+        get_cmd = self.plain_lookup
         keyspace = self.keyspace
         append = c.out.append
         extend = c.out.extend
@@ -420,8 +420,15 @@ class Node:
                 keyspace.freed_large = False
                 start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
                 run_from = j
-        if j > run_from:
-            self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
+        if j > run_from:  # the last run: _end_run, written out (once per batch)
+            if alone:
+                end = start
+            else:
+                end = _perf_counter_ns()
+                if end - began >= slow_ns:
+                    self.record_slow(c, requests[j - 1], (end - began) // 1000)
+            run.calls += j - run_from
+            run.nsec += end - began
         # With no listener, a rewrite for propagation (SET ... EX as PXAT, SPOP as SREM) was
         # left in place: it must not leak into a later batch.
         c.propagate_as = None

@@ -134,7 +134,12 @@ class RequestReader:
         if odd and (data[0] in _ODD_TYPE_SET or _ODD_LINE_START.search(data) is not None):
             return self._recover([], None)
         self._done += len(requests)
-        end = self._canonical_end(requests) if odd else self._requests_end(data, requests, headed)
+        if odd:
+            end = self._canonical_end(requests)
+        elif requests and data.count(b"*") == headed:
+            end = self._window_bytes  # the usual chunk, at a boundary (see _requests_end)
+        else:
+            end = self._requests_end(requests)
         if end is None:
             # Read from bytes that are not the requests' canonical encoding, where an odd byte
             # could be a header (after the two bytes a payload skips unread): Redis's rules decide.
@@ -143,7 +148,9 @@ class RequestReader:
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
-            self._at_boundary()
+            # _at_boundary, written out: once per chunk
+            self._pending_from = self._window_bytes = self._done = 0
+            self._window = []
         else:
             self._pending_from = end
             start = max(end - began, 0)  # the unfinished request, in this chunk
@@ -155,21 +162,17 @@ class RequestReader:
             return requests, Failure(None)
         return requests, None
 
-    def _requests_end(self, data, requests, headed) -> int:
+    def _requests_end(self, requests) -> int:
         """Where in the window the last complete request ends (the unfinished one starts), for
         a chunk without RESP3 type bytes: hiredis then read only canonical headers ("$4", never
         "$04") and bulks, so the requests took their canonical encoding's bytes from
         _pending_from on (the two bytes after a payload are skipped unread, whatever they are).
-        The usual chunk is told without the sum: when its only "*" are the headers of the
+        The usual chunk is told without the sum, in feed: when its only "*" are the headers of the
         complete requests it holds (`headed`: each is a "*", no array is an argument), no
         request began after them, so the chunk ends at a boundary. (A shortcut for a chunk cut
         mid-request, "the last "*" right after the last request's encoding", was dropped: a
         payload ending with a copy of a request's encoding followed by that request with
         unusual skipped bytes fools it.)"""
-        if not requests:
-            return self._pending_from
-        if data.count(b"*") == headed:
-            return self._window_bytes
         return self._pending_from + _encoded_size(requests)
 
     def _canonical_end(self, requests):
