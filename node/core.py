@@ -25,6 +25,7 @@ from .session import Block
 _QUEUED = resp.QUEUED
 _SMALL_INTS = resp.SMALL_INTS
 _BULK_HEADERS = resp.BULK_HEADERS
+_int_replies = resp.int_replies
 # From this slowlog threshold up, a run of fast commands is timed as a whole (Node._run_plain):
 # a fast command alone does not take a millisecond, a stall of the host can.
 _RUN_TIMING_FLOOR_NS = 1_000_000
@@ -34,6 +35,12 @@ _NOT_IN_MULTI = "ERR Command not allowed inside a transaction"
 _MASTERDOWN = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
 # Redis keeps these out of MONITOR: too dangerous to show (admin) or flagged so.
 _NOT_MONITORED = frozenset(("admin", "skip_monitor"))
+
+
+def _queue_ints(append, ints) -> list:
+    """Queue the integer replies _run_plain held back, formatted together; an empty list."""
+    append(_int_replies(ints))
+    return []
 
 
 class SlowlogEntry:
@@ -355,6 +362,9 @@ class Node:
         run_from = j = i
         n = len(requests)
         start = began = _perf_counter_ns()  # the last call's end, the run's start
+        # Integer replies past the precomputed ones (counters, list lengths) wait here and are
+        # formatted together, before any other reply goes out and when the batch ends.
+        ints = []
         while j < n:
             argv = requests[j]
             name = argv[0]
@@ -381,8 +391,11 @@ class Node:
                 reply = self._failed(cmd, e)
             except Exception as e:  # noqa: BLE001  a bug in one command must not kill the connection
                 reply = self._internal_error(cmd, e)
+            # (Each branch queues the waiting integers before its reply: one test on each path.)
             t = reply.__class__
             if t is bytes:
+                if ints:
+                    ints = _queue_ints(append, ints)
                 size = len(reply)
                 if size < 1024:
                     # Three pieces, joined once when sent: cheaper than two concatenations.
@@ -392,13 +405,20 @@ class Node:
                 else:
                     append(b"$%d\r\n%s\r\n" % (size, reply))
             elif t is Raw:
+                if ints:
+                    ints = _queue_ints(append, ints)
                 append(reply)
             elif t is int:
-                append(_SMALL_INTS[reply] if 0 <= reply < 10000 else b":%d\r\n" % reply)
-            elif reply is None:
-                append(b"_\r\n" if c.resp3 else b"$-1\r\n")
+                if reply >= 10000 or reply < 0:
+                    ints.append(reply)
+                else:
+                    if ints:
+                        ints = _queue_ints(append, ints)
+                    append(_SMALL_INTS[reply])
             else:
-                append(encode(reply, c.resp3))
+                if ints:
+                    ints = _queue_ints(append, ints)
+                append((b"_\r\n" if c.resp3 else b"$-1\r\n") if reply is None else encode(reply, c.resp3))
             j += 1
             if is_write:
                 if listeners:
@@ -420,6 +440,8 @@ class Node:
                 keyspace.freed_large = False
                 start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
                 run_from = j
+        if ints:
+            _queue_ints(append, ints)
         if j > run_from:  # the last run: _end_run, written out (once per batch)
             if alone:
                 end = start

@@ -91,6 +91,14 @@ NEG_ONE = Raw(b":-1\r\n")
 NEG_TWO = Raw(b":-2\r\n")
 
 SMALL_INTS = [b":%d\r\n" % i for i in range(10000)]
+_INT_LINES = [b":%d\r\n" * count for count in range(65)]
+
+
+def int_replies(values) -> bytes:
+    """Integer replies, formatted together: one %-format of many values costs about half as
+    much a value as one each (the batch fast path's counters and list lengths)."""
+    count = len(values)
+    return (_INT_LINES[count] if count < 65 else b":%d\r\n" * count) % tuple(values)
 
 
 def format_double(value: float) -> bytes:

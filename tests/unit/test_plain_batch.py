@@ -107,3 +107,28 @@ def test_commandstats_time_is_the_runs_time(fake_clock):
     assert "cmdstat_get:calls=3,usec=2000,usec_per_call=666.67," in info
     assert "cmdstat_set:calls=1,usec=2000,usec_per_call=2000.00," in info
 
+
+
+@pytest.mark.parametrize("resp3", [False, True])
+def test_integer_replies_held_back_keep_their_place(resp3):
+    """Integers past the precomputed replies are formatted together: every other reply (bulk,
+    status, small integer, nil, array, error) and the batch's end, including a stop for
+    execute, still see them in order, in a batch of more than the precomputed formats."""
+    commands = (
+        ["INCRBY n 20000", "INCR n", "GET n", "INCR n", "SET s x", "INCR s", "INCR n", "SADD st a"]
+        + ["INCR n"] * 70
+        + ["LPUSH l a", "INCRBY n -50000", "GET missing", "INCR n", "LRANGE l 0 -1", "DECRBY n 1"]
+        + ["INCR n", "CLIENT GETNAME", "INCR n", "INCR n"]
+    )  # fmt: skip
+    h = Harness()
+    if resp3:
+        h.run("HELLO", "3")
+    c = h.client
+    assert h.node.run_ready(c, _argvs(*commands), 0) is None
+    got = b"".join(c.out)
+    c.out.clear()
+    expected = Harness()
+    if resp3:
+        expected.run("HELLO", "3")
+    assert got == b"".join(expected.raw(*argv) for argv in _argvs(*commands))
+    assert got.startswith(b":20000\r\n:20001\r\n$5\r\n20001\r\n:20002\r\n+OK\r\n-ERR value is not an integer")
