@@ -377,13 +377,17 @@ class Node:
                         start = began = self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
                     run, run_from = cmd, j
                     arity, fn, is_write = cmd.arity, cmd.fn, cmd.is_write
+                    # What follows each call, one test each: a write is propagated when it
+                    # changed something (`tracked`); `timed` calls are checked for the slowlog
+                    # alone, or may cut the run.
+                    tracked = is_write and listeners
                     alone = not (by_run and (cmd.is_fast or cmd.cut_on_free))
-                    cut = by_run and cmd.cut_on_free
+                    timed = alone or (by_run and cmd.cut_on_free)
                     keyspace.count_stats = not is_write
                 run_name = name
             if arity != len(argv) and (arity > 0 or len(argv) < -arity):
                 break
-            if is_write and listeners:
+            if tracked:
                 dirty = keyspace.dirty
             try:
                 reply = fn(c, argv)
@@ -421,25 +425,26 @@ class Node:
                 append((b"_\r\n" if c.resp3 else b"$-1\r\n") if reply is None else encode(reply, c.resp3))
             j += 1
             if is_write:
-                if listeners:
+                if tracked:
                     if keyspace.dirty != dirty:
                         self._after_change(c, cmd, argv)
                     if c.propagate_as is not None:
                         c.propagate_as = None
                 elif keyspace.ready_keys:  # only a change wakes a blocked client
                     self._after_change(c, cmd, argv)
-            if alone:  # timed for the slowlog; commandstats still add up by the run
-                end = _perf_counter_ns()
-                if end - start >= slow_ns:
-                    self.record_slow(c, argv, (end - start) // 1000)
-                start = end
-            elif cut and keyspace.freed_large:
-                # The run ends with this call, which freed a large value: if the run reaches
-                # the slowlog threshold, the entry is this call's, with at most the few
-                # microseconds of the calls before it added.
-                keyspace.freed_large = False
-                start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
-                run_from = j
+            if timed:
+                if alone:  # timed for the slowlog; commandstats still add up by the run
+                    end = _perf_counter_ns()
+                    if end - start >= slow_ns:
+                        self.record_slow(c, argv, (end - start) // 1000)
+                    start = end
+                elif keyspace.freed_large:
+                    # The run ends with this call, which freed a large value: if the run
+                    # reaches the slowlog threshold, the entry is this call's, with at most
+                    # the few microseconds of the calls before it added.
+                    keyspace.freed_large = False
+                    start = began = self._end_run(c, cmd, j - run_from, argv, began, 0)
+                    run_from = j
         if ints:
             _queue_ints(append, ints)
         if j > run_from:  # the last run: _end_run, written out (once per batch)
