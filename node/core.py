@@ -447,15 +447,8 @@ class Node:
                     run_from = j
         if ints:
             _queue_ints(append, ints)
-        if j > run_from:  # the last run: _end_run, written out (once per batch)
-            if alone:
-                end = start
-            else:
-                end = _perf_counter_ns()
-                if end - began >= slow_ns:
-                    self.record_slow(c, requests[j - 1], (end - began) // 1000)
-            run.calls += j - run_from
-            run.nsec += end - began
+        if j > run_from:
+            self._end_run(c, run, j - run_from, requests[j - 1], began, start if alone else 0)
         # With no listener, a rewrite for propagation (SET ... EX as PXAT, SPOP as SREM) was
         # left in place: it must not leak into a later batch.
         c.propagate_as = None

@@ -149,9 +149,7 @@ class RequestReader:
             if self._window_bytes > self.max_bulk and self._long_bulk(data):
                 # Only a window this large can hold a complete bulk over the limit.
                 return self._recover([], None, skip=self._done - len(requests))
-            # _at_boundary, written out: once per chunk
-            self._pending_from = self._window_bytes = self._done = 0
-            self._window = []
+            self._at_boundary()
         else:
             self._pending_from = end
             start = max(end - began, 0)  # the unfinished request, in this chunk

@@ -397,21 +397,16 @@ class _Connection:
     def serve_ready(self, data, now) -> bool:
         """Dispatcher, second pass: run the requests in data; True when replies are
         waiting for the third pass (send_ready)."""
-        client, node, reader = self.client, self.node, self.reader
+        client, node = self.client, self.node
         if client.closing:  # killed by a client served earlier in this round
             self.hand_back(None)
             return False
-        # _parse, written out (once per round trip)
-        node.stats["total_net_input_bytes"] += len(data)
-        client.last_interaction = now
-        client.query_buf = len(data)
-        reader.authenticated = client.authenticated
-        requests, failure = reader.feed(data)
+        requests, failure = self._parse(data, now)
         left = node.run_ready(client, requests, now)
         if left is not None:
             self.hand_back((requests[left:], failure))
             return False
-        if failure is not None or reader.backlog or node.shutdown_requested is not None:
+        if failure is not None or self.reader.backlog or node.shutdown_requested is not None:
             self.hand_back(([], failure))
             return False
         return bool(client.out) and not self.sending
@@ -428,10 +423,7 @@ class _Connection:
     def _send_now(self) -> bool:
         """Send client.out without waiting; False if part of it is left for the task."""
         client = self.client
-        out = client.out  # _take_output, written out (once per round trip)
-        data = b"".join(out) if len(out) > 1 else out[0]
-        out.clear()
-        client.out_bytes = 0
+        data = self._take_output()
         sent = self.io.send_now(data)
         if sent is None:
             client.closing = True

@@ -108,7 +108,6 @@ def test_commandstats_time_is_the_runs_time(fake_clock):
     assert "cmdstat_set:calls=1,usec=2000,usec_per_call=2000.00," in info
 
 
-
 @pytest.mark.parametrize("resp3", [False, True])
 def test_integer_replies_held_back_keep_their_place(resp3):
     """Integers past the precomputed replies are formatted together: every other reply (bulk,
