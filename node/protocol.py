@@ -63,7 +63,7 @@ _LONG_COUNT_SHAPE = b"*0000000"
 _ODD_IN_SHAPE = ord("+")  # (an int: `in` then scans as memchr does, 8x faster than with b"+")
 _ARRAY_HEADER_SIZE = [len(b"*%d\r\n" % n) for n in range(1024)]
 _BULK_SIZE = [len(b"$%d\r\n" % n) + n + 2 for n in range(1024)]
-_ODD_LINE_START = re.compile(rb"\n[+~>|=(%]")
+_ODD_LINE_START = re.compile(rb"\n[" + re.escape(_ODD_TYPE_SET) + rb"]")
 _ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
 
 
